@@ -1,0 +1,7 @@
+"""``python -m ovmem``."""
+
+import sys
+
+from ovmem.cli import main
+
+sys.exit(main())

@@ -1,0 +1,28 @@
+"""Allocators: pack buffer lifetimes into one arena and report its peak.
+
+Public API::
+
+    from ovmem.alloc import BufferRequest, get_allocator, lower_bound
+    plan = get_allocator("greedy-by-size").allocate(requests)
+    plan.validate(); plan.peak >= lower_bound(requests)
+"""
+
+from __future__ import annotations
+
+from ovmem.alloc import greedy_by_size, naive  # noqa: F401  (register the built-ins)
+from ovmem.alloc.base import Allocator, available_allocators, get_allocator, register_allocator
+from ovmem.alloc.plan import Plan, PlanError
+from ovmem.alloc.request import BufferRequest, align_up, live_profile, lower_bound
+
+__all__ = [
+    "Allocator",
+    "BufferRequest",
+    "Plan",
+    "PlanError",
+    "align_up",
+    "available_allocators",
+    "get_allocator",
+    "live_profile",
+    "lower_bound",
+    "register_allocator",
+]

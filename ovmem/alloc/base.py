@@ -1,0 +1,104 @@
+"""The allocator protocol and its registry.
+
+An allocator never sees the IR: it takes a sequence of frozen :class:`BufferRequest` and returns a
+frozen :class:`Plan`. Subclasses are ``attrs`` classes whose fields are their options and implement
+:meth:`Allocator.place`; the base class checks the input, applies the alignment and builds the plan.
+Register one with :func:`register_allocator` or, from another package, through the entry-point group
+``ovmem.allocators``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Hashable, Sequence
+from importlib.metadata import entry_points
+from typing import ClassVar, TypeVar
+
+import attrs
+
+from ovmem.alloc.plan import Plan
+from ovmem.alloc.request import BufferRequest, align_up
+
+__all__ = ["Allocator", "available_allocators", "get_allocator", "register_allocator"]
+
+logger = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "ovmem.allocators"
+
+
+def _positive(instance: object, attribute: attrs.Attribute, value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be >= 1, got {value}")
+
+
+@attrs.frozen
+class Allocator:
+    """Base of all allocators: turns buffer requests into a plan of offsets in one arena."""
+
+    name: ClassVar[str] = ""
+    """Kebab-case name used by :func:`get_allocator` and ``--allocator``."""
+
+    alignment: int = attrs.field(default=1, validator=_positive, kw_only=True)
+    """Offsets are multiples of it and sizes are rounded up to it (bytes)."""
+
+    def allocate(self, requests: Sequence[BufferRequest]) -> Plan:
+        """Plan ``requests``; the result has an offset for each of them."""
+        requests = tuple(requests)
+        if len({r.id for r in requests}) != len(requests):
+            raise ValueError("BufferRequest ids must be unique")
+        sizes = {r.id: align_up(r.size, self.alignment) for r in requests}
+        offsets = self.place(requests, sizes)
+        peak = max((offsets[r.id] + sizes[r.id] for r in requests), default=0)
+        return Plan(self.name, requests, offsets, peak, self.alignment)
+
+    def place(self, requests: tuple[BufferRequest, ...], sizes: dict[Hashable, int]) -> dict[Hashable, int]:
+        """Return an offset (a multiple of ``alignment``) for every request.
+
+        Args:
+            requests: what to place, in the caller's order.
+            sizes: each request's size already rounded up to ``alignment``, by id.
+        """
+        raise NotImplementedError
+
+
+A = TypeVar("A", bound=type[Allocator])
+_REGISTRY: dict[str, type[Allocator]] = {}
+_entry_points_loaded = False
+
+
+def register_allocator(cls: A) -> A:
+    """Class decorator: make ``cls`` available under ``cls.name``."""
+    if not cls.name:
+        raise ValueError(f"{cls.__qualname__} has no name")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            register_allocator(ep.load())
+        except Exception as exc:  # a broken plugin must not break the tool
+            logger.warning("allocator plugin %s could not be loaded: %s", ep.name, exc)
+
+
+def available_allocators() -> list[str]:
+    """Names of every registered allocator, built-in and plugin, sorted."""
+    _load_entry_points()
+    return sorted(_REGISTRY)
+
+
+def get_allocator(name: str, **options: object) -> Allocator:
+    """An allocator by name, configured with ``options`` (its attrs fields)."""
+    _load_entry_points()
+    try:
+        cls = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown allocator {name!r}; available: {', '.join(available_allocators())}") from None
+    return cls(**options)
+
+

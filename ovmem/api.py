@@ -1,0 +1,55 @@
+"""The one-call Python API: ``ovmem.analyze(model, seq_len=N)`` → :class:`~ovmem.report.MemoryReport`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import openvino as ov
+
+from ovmem.alloc import Allocator, get_allocator
+from ovmem.errors import UsageError
+from ovmem.ir import lift
+from ovmem.passes import DEFAULT_PIPELINE, Instrument, Pass, Pipeline, parse_pipeline
+from ovmem.report import MemoryReport, plan_memory
+
+__all__ = ["DEFAULT_ALLOCATOR", "analyze"]
+
+DEFAULT_ALLOCATOR = "greedy-by-size"
+"""OpenVINO's own planner (``ov::MemorySolver``), so the default peak is what the runtime would pack."""
+
+
+def analyze(
+    model: ov.Model | str | os.PathLike[str],
+    *,
+    seq_len: int = 1,
+    batch: int = 1,
+    past_len: int = 0,
+    shapes: dict[str, tuple[int, ...]] | None = None,
+    passes: str | Sequence[Pass] | Pipeline = DEFAULT_PIPELINE,
+    allocator: str | Allocator = DEFAULT_ALLOCATOR,
+    instruments: Sequence[Instrument] = (),
+) -> MemoryReport:
+    """Lift ``model`` at the given sizes, run the passes, plan the temporaries, report.
+
+    Args:
+        model: an ``openvino.Model`` or a path to an IR (``.xml`` or its folder).
+        seq_len, batch, past_len, shapes: see :func:`ovmem.ir.lift`.
+        passes: a pipeline string, a list of passes, or a :class:`Pipeline`.
+        allocator: an allocator name (see :func:`ovmem.alloc.available_allocators`) or instance.
+        instruments: run around every pass (timing, printing).
+    """
+    if isinstance(passes, str):
+        pipeline = parse_pipeline(passes, instruments=instruments)
+    elif isinstance(passes, Pipeline):
+        pipeline = Pipeline(passes.passes, instruments=tuple(passes.instruments) + tuple(instruments))
+    else:
+        pipeline = Pipeline(passes, instruments=instruments)
+    if isinstance(allocator, str):
+        try:
+            allocator = get_allocator(allocator)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    graph = lift(model, seq_len=seq_len, batch=batch, past_len=past_len, shapes=shapes)
+    graph = pipeline(graph).graph
+    return plan_memory(graph, allocator, passes=str(pipeline))

@@ -1,0 +1,193 @@
+"""The ``ovmem`` command (also ``python cli.py`` from a checkout).
+
+Subcommands: ``analyze`` (a model at a sequence length; the built-in demo model without a path),
+``demo`` (the same on the demo model), ``dump`` (the annotated IR), ``list`` (passes, allocators).
+Bad input prints one line on stderr and exits with 2 (usage) or 1 (model); ``--debug`` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from ovmem.errors import OvmemError, UsageError
+
+__all__ = ["main"]
+
+DEMO_NAME = "built-in demo (Llama-style decoder, random weights)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def _add_model_options(p: argparse.ArgumentParser, *, path_optional: bool) -> None:
+    if path_optional:
+        p.add_argument("path", nargs="?", help="IR .xml or its folder (default: the built-in demo model)")
+    else:
+        p.add_argument("path", help="IR .xml or its folder")
+    p.add_argument("--seq-len", type=_positive_int, default=1024, help="tokens in this run (default 1024)")
+    p.add_argument("--batch", type=_positive_int, default=1, help="batch size (default 1)")
+    p.add_argument("--past-len", type=_non_negative_int, default=0, help="tokens already cached (default 0: prefill)")
+    p.add_argument(
+        "--shape", action="append", default=[], metavar="NAME=D0,D1,...", help="explicit shape of an input (repeatable)"
+    )
+    p.add_argument("--passes", default=None, metavar="SPEC", help='pass pipeline, e.g. "fold-weights,lifetime"')
+    p.add_argument("--print-after-all", action="store_true", help="print the IR after every pass (stderr)")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ovmem", description="How much memory an OpenVINO model needs, from its graph.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    analyze = sub.add_parser("analyze", help="memory of one run of a model at a sequence length")
+    _add_model_options(analyze, path_optional=True)
+    analyze.add_argument("--allocator", default=None, help="temporary-memory planner (see `ovmem list`)")
+    analyze.add_argument("--json", action="store_true", help="print one JSON object (bytes)")
+
+    demo = sub.add_parser("demo", help="analyze the built-in demo model")
+    demo.add_argument("--seq-len", type=_positive_int, default=1024)
+    demo.add_argument("--allocator", default=None)
+    demo.add_argument("--json", action="store_true")
+
+    dump = sub.add_parser("dump", help="print the lifted IR with its analysis results")
+    _add_model_options(dump, path_optional=True)
+
+    sub.add_parser("list", help="list the available passes and allocators")
+    return parser
+
+
+def _model(path: str | None):  # -> ov.Model | str
+    if path is not None:
+        return path
+    from ovmem.models.llama import build_llama
+
+    return build_llama()
+
+
+def _pipeline(args: argparse.Namespace):
+    from ovmem.passes import DEFAULT_PIPELINE, PrintAfterInstrument, parse_pipeline
+
+    instruments = [PrintAfterInstrument()] if getattr(args, "print_after_all", False) else []
+    spec = DEFAULT_PIPELINE if getattr(args, "passes", None) is None else args.passes
+    return parse_pipeline(spec, instruments=instruments)
+
+
+def _run_analyze(args: argparse.Namespace) -> int:
+    import ovmem
+    from ovmem.ir.specialize import parse_shapes
+
+    report = ovmem.analyze(
+        _model(getattr(args, "path", None)),
+        seq_len=args.seq_len,
+        batch=getattr(args, "batch", 1),
+        past_len=getattr(args, "past_len", 0),
+        shapes=parse_shapes(getattr(args, "shape", [])),
+        passes=_pipeline(args),
+        allocator=args.allocator or ovmem.DEFAULT_ALLOCATOR,
+    )
+    if getattr(args, "path", None) is None:
+        report = _renamed(report, DEMO_NAME)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(ovmem.format_report(report))
+    return 0
+
+
+def _renamed(report, name: str):
+    import attrs
+
+    return attrs.evolve(report, model=name)
+
+
+def _run_dump(args: argparse.Namespace) -> int:
+    from ovmem.ir import lift
+    from ovmem.ir.specialize import parse_shapes
+
+    graph = lift(
+        _model(args.path),
+        seq_len=args.seq_len,
+        batch=args.batch,
+        past_len=args.past_len,
+        shapes=parse_shapes(args.shape),
+    )
+    graph = _pipeline(args)(graph).graph
+    sys.stdout.write(graph.dump())
+    return 0
+
+
+def _run_list(args: argparse.Namespace) -> int:
+    from ovmem.alloc import available_allocators
+    from ovmem.passes import available_passes
+
+    print("passes:")
+    for name, cls in available_passes().items():
+        doc = (cls.__doc__ or "").strip().splitlines()
+        print(f"  {name:<20}{doc[0] if doc else ''}")
+    print("allocators:")
+    for name in available_allocators():
+        print(f"  {name}")
+    return 0
+
+
+_COMMANDS = {"analyze": _run_analyze, "demo": _run_analyze, "dump": _run_dump, "list": _run_list}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="ovmem: %(levelname)s: %(message)s")
+    try:
+        args = _build_parser().parse_args(argv)
+        return _COMMANDS[args.command](args)
+    except OvmemError as exc:
+        if debug:
+            raise
+        print(f"ovmem: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:  # `ovmem ... | head`: the reader left; nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print("ovmem: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line unless --debug
+        if debug:
+            raise
+        print(f"ovmem: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

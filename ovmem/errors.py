@@ -1,0 +1,23 @@
+"""Errors that the command line turns into one line on stderr and an exit code."""
+
+from __future__ import annotations
+
+__all__ = ["ModelError", "OvmemError", "UsageError"]
+
+
+class OvmemError(Exception):
+    """Base of the errors ovmem reports without a traceback."""
+
+    exit_code = 1
+
+
+class UsageError(OvmemError, ValueError):
+    """The request itself is wrong: a bad option value, no such path, an ambiguous folder."""
+
+    exit_code = 2
+
+
+class ModelError(OvmemError):
+    """The model cannot be read or specialised: not an IR, a missing or truncated ``.bin``, ..."""
+
+    exit_code = 1

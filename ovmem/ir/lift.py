@@ -1,0 +1,220 @@
+"""Lift an ``openvino.Model`` (or an IR on disk) into ovmem's IR at concrete shapes.
+
+OpenVINO reads and reshapes the model (see :mod:`ovmem.ir.specialize`); this module walks
+``Model.get_ordered_ops()`` — OpenVINO's own topological order, the execution order before any plugin
+reorders — and builds one :class:`~ovmem.ir.core.Node` per op and one
+:class:`~ovmem.ir.core.Value` per output. States come back as ``ReadValue`` / ``Assign`` nodes and
+:class:`~ovmem.ir.core.State` records. The caller's model is never modified (a copy is reshaped).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import openvino as ov
+
+from ovmem.errors import ModelError, UsageError
+from ovmem.ir.core import Graph, State, Value
+from ovmem.ir.specialize import STATE_READ_PREFIX, STATE_WRITE_PREFIX, Specialization, specialize
+from ovmem.ir.types import DYNAMIC, TensorType
+
+__all__ = ["SMALL_CONSTANT_ELEMENTS", "lift", "read_model", "resolve_model_path"]
+
+logger = logging.getLogger(__name__)
+
+SMALL_CONSTANT_ELEMENTS = 64
+"""Constants with at most this many elements keep their data in ``attributes["value"]`` (shape
+arithmetic needs it; large weights are never copied)."""
+
+DEFAULT_MODEL_FILE = "openvino_model.xml"
+
+
+def resolve_model_path(path: str | os.PathLike[str]) -> Path:
+    """The ``.xml`` to read for ``path``: the file itself, or the one model a folder holds.
+
+    A folder exported by optimum-intel holds ``openvino_model.xml``; any other folder must hold
+    exactly one ``.xml``. Raises :class:`UsageError` when there is nothing (or too much) to choose.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"{p}: no such file or folder")
+    if p.is_dir():
+        if (p / DEFAULT_MODEL_FILE).is_file():
+            return p / DEFAULT_MODEL_FILE
+        xmls = sorted(x.name for x in p.glob("*.xml"))
+        if len(xmls) == 1:
+            return p / xmls[0]
+        if not xmls:
+            raise UsageError(f"{p}: the folder holds no OpenVINO model (.xml)")
+        raise UsageError(f"{p}: the folder holds {len(xmls)} models ({', '.join(xmls)}); name one")
+    return p
+
+
+def read_model(path: str | os.PathLike[str], core: ov.Core | None = None) -> ov.Model:
+    """Read an OpenVINO IR, turning OpenVINO's failures into one-line :class:`ModelError`."""
+    xml = resolve_model_path(path)
+    if xml.suffix != ".xml":
+        raise UsageError(f"{xml}: not an OpenVINO IR (expected a .xml file or a folder)")
+    with open(xml, "rb") as f:
+        head = f.read(512).lstrip()
+    if not (head.startswith(b"<?xml") or head.startswith(b"<net")):
+        raise ModelError(f"{xml}: not an OpenVINO IR (no XML <net> header)")
+    weights = xml.with_suffix(".bin")
+    if not weights.is_file():
+        raise ModelError(f"{xml}: its weights file {weights.name} is missing")
+    try:
+        return (core or ov.Core()).read_model(str(xml))
+    except RuntimeError as exc:
+        text = str(exc)
+        if "Incorrect weights in bin file" in text:
+            raise ModelError(f"{weights}: truncated or not the weights of {xml.name}") from exc
+        if "Empty weights data" in text:
+            raise ModelError(f"{weights}: empty or unreadable") from exc
+        detail = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith(("Exception from", "Check "))]
+        raise ModelError(f"{xml}: OpenVINO could not read it: {detail[0] if detail else 'unknown error'}") from exc
+
+
+def _tensor_type(output: ov.Output) -> TensorType:
+    pshape = output.get_partial_shape()
+    if pshape.rank.is_dynamic:
+        return TensorType(output.get_element_type().get_type_name(), (DYNAMIC,))
+    dims = [d.get_length() if d.is_static else DYNAMIC for d in pshape]
+    return TensorType(output.get_element_type().get_type_name(), dims)
+
+
+def _attributes(op: ov.Node) -> dict[str, Any]:
+    try:
+        attributes = dict(op.get_attributes())
+    except Exception:  # some ops cannot report every attribute to Python
+        attributes = {}
+    if op.get_type_name() == "Constant":
+        out = op.output(0)
+        pshape = out.get_partial_shape()
+        small = pshape.is_static and int(np.prod(list(pshape.to_shape()))) <= SMALL_CONSTANT_ELEMENTS
+        if small and out.get_element_type().bitwidth >= 8 and out.get_element_type() != ov.Type.string:
+            attributes["value"] = np.array(op.get_data(), copy=True)
+    return attributes
+
+
+def _value_name(output: ov.Output, taken: set[str]) -> str:
+    names = sorted(output.get_names())
+    return _unique(names[0] if names else f"{output.get_node().get_friendly_name()}:{output.get_index()}", taken)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    base, n = name, 1
+    while name in taken:
+        n += 1
+        name = f"{base}#{n}"
+    taken.add(name)
+    return name
+
+
+def lift(
+    model_or_path: ov.Model | str | os.PathLike[str],
+    *,
+    seq_len: int = 1,
+    batch: int = 1,
+    past_len: int = 0,
+    shapes: dict[str, tuple[int, ...]] | None = None,
+    core: ov.Core | None = None,
+) -> Graph:
+    """Lift a model into a :class:`Graph` with static shapes for one run.
+
+    Args:
+        model_or_path: an ``openvino.Model`` (not modified) or a path to an IR ``.xml`` or folder.
+        seq_len: tokens processed in this run.
+        batch: batch size.
+        past_len: tokens already in the KV cache (0 = prefill).
+        shapes: explicit input shapes by name, overriding the rules of :mod:`ovmem.ir.specialize`.
+        core: an ``openvino.Core`` to read with (a new one by default).
+
+    Raises:
+        UsageError: a bad size, path or shape override.
+        ModelError: the model cannot be read or reshaped.
+    """
+    spec = Specialization(seq_len=seq_len, batch=batch, past_len=past_len, shapes=shapes or {})
+    if isinstance(model_or_path, ov.Model):
+        model, source = model_or_path.clone(), None
+    else:
+        source = resolve_model_path(model_or_path)
+        model = read_model(source, core)
+    state_info = specialize(model, spec)
+
+    graph = Graph(_display_name(source) if source else model.get_friendly_name() or "model")
+    graph.meta.update(
+        source=str(source) if source else None,
+        seq_len=spec.seq_len,
+        batch=spec.batch,
+        past_len=spec.past_len,
+        shapes=dict(spec.shapes),
+        rt_info=_runtime_options(model),
+    )
+    values: dict[tuple[int, int], Value] = {}  # (node instance id, port) -> value
+    taken: set[str] = set()
+    reads: dict[str, Any] = {}
+    writes: dict[str, Any] = {}
+    for op in model.get_ordered_ops():
+        op_type, name = op.get_type_name(), op.get_friendly_name()
+        attributes = _attributes(op)
+        inputs = [values[(v.get_node().get_instance_id(), v.get_index())] for v in op.input_values()]
+        if name.startswith(STATE_READ_PREFIX):
+            variable_id = name[len(STATE_READ_PREFIX) :]
+            info = state_info[variable_id]
+            op_type, name = "ReadValue", str(info.get("original_name", variable_id))
+            attributes = {k: v for k, v in info.items() if k.startswith("variable_")}
+        elif name.startswith(STATE_WRITE_PREFIX):
+            variable_id = name[len(STATE_WRITE_PREFIX) :]
+            op_type = "Assign"
+            name = str(state_info[variable_id].get("assign_name", variable_id))
+            attributes = {"variable_id": variable_id}
+        # Result and Assign pass their input through; their own output is not a new tensor.
+        outputs = [] if op_type in ("Result", "Assign") else [op.output(i) for i in range(op.get_output_size())]
+        names = [_value_name(o, taken) for o in outputs]
+        if op_type == "ReadValue":  # the state before this step is known by its variable id
+            names = [_unique(attributes["variable_id"], taken)]
+        node = graph.add_node(
+            op_type,
+            inputs,
+            [_tensor_type(o) for o in outputs],
+            name=name,
+            output_names=names,
+            attributes=attributes,
+        )
+        for o, value in zip(outputs, node.outputs):
+            values[(op.get_instance_id(), o.get_index())] = value
+        if op_type == "ReadValue":
+            reads[attributes["variable_id"]] = node
+        elif op_type == "Assign":
+            writes[attributes["variable_id"]] = node
+        elif op_type == "Parameter":
+            graph.inputs.append(node.outputs[0])
+        elif op_type == "Result":
+            graph.outputs.append(node.inputs[0])
+    graph.states = [State(vid, read, writes.get(vid)) for vid, read in reads.items()]
+    dynamic = [v.name for v in graph.values() if not v.type.is_static]
+    if dynamic:
+        logger.warning("%d values keep dynamic shapes after specialisation (first: %s)", len(dynamic), dynamic[0])
+    graph.meta["dynamic_values"] = len(dynamic)
+    return graph
+
+
+def _display_name(xml: Path) -> str:
+    """The export folder's name for ``openvino_model.xml`` (exports all call it that), else the file stem."""
+    return xml.resolve().parent.name if xml.name == DEFAULT_MODEL_FILE else xml.stem
+
+
+def _runtime_options(model: ov.Model) -> dict[str, str]:
+    """The IR's ``rt_info`` ``runtime_options`` (``KV_CACHE_PRECISION``, ...), as strings."""
+    try:
+        if not model.has_rt_info(["runtime_options"]):
+            return {}
+        options = model.get_rt_info(["runtime_options"])
+        return {str(k): (v.astype(str) if isinstance(v, ov.OVAny) else str(v)) for k, v in options.astype(dict).items()}
+    except Exception:  # rt_info formats vary between OpenVINO releases
+        logger.debug("runtime_options not readable", exc_info=True)
+        return {}

@@ -1,0 +1,184 @@
+"""From an analysed graph to the numbers people ask for: weights, states, I/O, peak temporary.
+
+:func:`plan_memory` turns the ``temp`` values' lifetimes into :class:`~ovmem.alloc.BufferRequest`,
+lets an allocator pack them, and adds the resident parts. The result is a frozen
+:class:`MemoryReport` that prints as a table (:func:`format_report`) or as JSON (:meth:`MemoryReport.to_dict`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from ovmem.alloc import Allocator, BufferRequest, Plan, live_profile
+from ovmem.ir.core import Graph, Value
+from ovmem.passes.base import PassPreconditionError
+from ovmem.passes.keys import CATEGORY, LIFETIME, Category
+from ovmem.units import format_bytes
+
+__all__ = ["SCHEMA_VERSION", "MemoryReport", "PeakLocation", "format_report", "plan_memory", "temp_requests"]
+
+SCHEMA_VERSION = 1
+"""Version of the JSON object :meth:`MemoryReport.to_dict` returns."""
+
+
+@attrs.frozen
+class PeakLocation:
+    """The execution step at which the most temporary bytes are live."""
+
+    step: int
+    op_type: str
+    name: str
+
+
+@attrs.frozen
+class MemoryReport:
+    """How much memory one run of a model needs, by part."""
+
+    model: str
+    seq_len: int
+    batch: int
+    past_len: int
+    device: str
+    allocator: str
+    passes: str
+    weights_bytes: int
+    """Constants, at their stored size."""
+    state_bytes: int
+    """Variables (the KV cache) after this run."""
+    io_bytes: int
+    """Model inputs and outputs."""
+    temp_peak_bytes: int
+    """Arena size the allocator needs for the intermediate tensors."""
+    temp_lower_bound_bytes: int
+    """Most intermediate bytes live at one step: no allocator can do better."""
+    peak: PeakLocation | None
+    """Where the live intermediate bytes reach their maximum."""
+    counts: dict[str, int] = attrs.field(factory=dict)
+    """How many values (or states) each part holds."""
+    warnings: tuple[str, ...] = ()
+    plan: Plan | None = attrs.field(default=None, eq=False, repr=False)
+    """The allocator's plan for the intermediate tensors (request ids index ``temp_requests``)."""
+
+    @property
+    def total_bytes(self) -> int:
+        """Everything resident at the peak: weights + states + inputs/outputs + peak temporary."""
+        return self.weights_bytes + self.state_bytes + self.io_bytes + self.temp_peak_bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (integers in bytes), versioned by :data:`SCHEMA_VERSION`."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "model": self.model,
+            "seq_len": self.seq_len,
+            "batch": self.batch,
+            "past_len": self.past_len,
+            "device": self.device,
+            "allocator": self.allocator,
+            "passes": self.passes,
+            "weights_bytes": self.weights_bytes,
+            "state_bytes": self.state_bytes,
+            "io_bytes": self.io_bytes,
+            "temp_peak_bytes": self.temp_peak_bytes,
+            "temp_lower_bound_bytes": self.temp_lower_bound_bytes,
+            "total_bytes": self.total_bytes,
+            "peak": attrs.asdict(self.peak) if self.peak else None,
+            "counts": dict(self.counts),
+            "warnings": list(self.warnings),
+        }
+
+
+def temp_requests(graph: Graph) -> tuple[list[BufferRequest], list[Value]]:
+    """One request per ``temp`` value of known, non-zero size; request ``i`` is for ``values[i]``."""
+    requests: list[BufferRequest] = []
+    values: list[Value] = []
+    for value in graph.values():
+        if CATEGORY.get(value, None) is not Category.TEMP or not value.nbytes:
+            continue
+        lifetime = LIFETIME.get(value)
+        requests.append(BufferRequest(len(requests), value.nbytes, lifetime.start, lifetime.end))
+        values.append(value)
+    return requests, values
+
+
+def _peak_location(graph: Graph, requests: list[BufferRequest]) -> PeakLocation | None:
+    profile = live_profile(requests)
+    if not profile:
+        return None
+    step = max(profile, key=lambda p: p[1])[0]
+    node = graph.nodes[step]
+    return PeakLocation(step, node.op_type, node.name)
+
+
+def plan_memory(graph: Graph, allocator: Allocator, *, passes: str = "", device: str = "generic") -> MemoryReport:
+    """Pack the temporaries of an analysed graph with ``allocator`` and total every part.
+
+    Raises:
+        PassPreconditionError: the ``lifetime`` pass has not run on ``graph``.
+    """
+    if graph.nodes and not any(LIFETIME.is_set(v) for v in graph.values()):
+        raise PassPreconditionError("plan_memory needs the 'lifetime' pass to have run")
+    by_category: dict[Category, list[Value]] = {c: [] for c in Category}
+    unknown = 0
+    for value in graph.values():
+        category = CATEGORY.get(value, None)
+        if category is not None:
+            by_category[category].append(value)
+            unknown += value.nbytes is None
+    requests, _ = temp_requests(graph)
+    plan = allocator.allocate(requests)
+    warnings = []
+    if unknown:
+        warnings.append(f"{unknown} tensors kept dynamic shapes and count as 0 bytes")
+    return MemoryReport(
+        model=graph.name,
+        seq_len=graph.meta.get("seq_len", 0),
+        batch=graph.meta.get("batch", 1),
+        past_len=graph.meta.get("past_len", 0),
+        device=device,
+        allocator=allocator.name,
+        passes=passes,
+        weights_bytes=sum(v.nbytes or 0 for v in by_category[Category.WEIGHT]),
+        state_bytes=sum(s.type.nbytes or 0 for s in graph.states),
+        io_bytes=sum(v.nbytes or 0 for v in by_category[Category.IO]),
+        temp_peak_bytes=plan.peak,
+        temp_lower_bound_bytes=max((live for _, live in live_profile(requests, allocator.alignment)), default=0),
+        peak=_peak_location(graph, requests),
+        counts={
+            "weights": len(by_category[Category.WEIGHT]),
+            "states": len(graph.states),
+            "io": len(by_category[Category.IO]),
+            "temps": len(requests),
+            "nodes": len(graph.nodes),
+        },
+        warnings=tuple(warnings),
+        plan=plan,
+    )
+
+
+def format_report(report: MemoryReport) -> str:
+    """The human table ``ovmem analyze`` prints."""
+    c = report.counts
+    rows = [
+        ("weights", report.weights_bytes, f"{c.get('weights', 0)} constants"),
+        ("states (KV cache)", report.state_bytes, f"{c.get('states', 0)} variables"),
+        ("inputs + outputs", report.io_bytes, f"{c.get('io', 0)} tensors"),
+        (
+            "peak temporary",
+            report.temp_peak_bytes,
+            f"lower bound {format_bytes(report.temp_lower_bound_bytes)}, {c.get('temps', 0)} tensors",
+        ),
+    ]
+    head = (
+        f"{report.model}: seq_len {report.seq_len}, batch {report.batch}, past {report.past_len}"
+        f" | device {report.device} | allocator {report.allocator}"
+    )
+    lines = [head]
+    lines += [f"  {label:<20}{format_bytes(n):>12}   {note}" for label, n, note in rows]
+    lines.append("  " + "-" * 32)
+    lines.append(f"  {'total':<20}{format_bytes(report.total_bytes):>12}")
+    if report.peak:
+        lines.append(f"  temporaries peak at step {report.peak.step}: {report.peak.op_type} {report.peak.name!r}")
+    lines += [f"  warning: {w}" for w in report.warnings]
+    return "\n".join(lines)

@@ -1,0 +1,144 @@
+"""The command line end to end: the demo model, JSON, and every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import openvino as ov
+import pytest
+from graphs import mlp
+
+from ovmem.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def mlp_ir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("mlp")
+    ov.save_model(mlp(), folder / "openvino_model.xml", compress_to_fp16=False)
+    return folder
+
+
+def test_cli_py_runs_the_demo_from_a_checkout():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "analyze", "--seq-len", "128", "--json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["model"].startswith("built-in demo")
+    assert data["seq_len"] == 128 and data["batch"] == 1
+    assert 80 * 2**20 < data["weights_bytes"] < 90 * 2**20  # 44M parameters in f16
+    assert data["state_bytes"] == 4 * 2 * 1 * 2 * 128 * 64 * 4  # layers x (K,V) x [1,2,128,64] f32
+    assert data["temp_lower_bound_bytes"] <= data["temp_peak_bytes"]
+
+
+def test_human_output_has_every_part(capsys):
+    code, out, err = run(capsys, "demo", "--seq-len", "64")
+    assert code == 0, err
+    for label in ("weights", "states (KV cache)", "inputs + outputs", "peak temporary", "lower bound", "total"):
+        assert label in out
+
+
+def test_analyze_a_folder_and_an_xml(capsys, mlp_ir):
+    code, out, _ = run(capsys, "analyze", str(mlp_ir), "--seq-len", "4", "--json")
+    by_folder = json.loads(out)
+    code2, out2, _ = run(capsys, "analyze", str(mlp_ir / "openvino_model.xml"), "--seq-len", "4", "--json")
+    assert code == code2 == 0
+    assert json.loads(out2) == by_folder
+    assert by_folder["weights_bytes"] == 3072 and by_folder["total_bytes"] == 4480
+
+
+def test_dump_prints_the_annotated_ir(capsys, mlp_ir):
+    code, out, _ = run(capsys, "dump", str(mlp_ir), "--seq-len", "4")
+    assert code == 0
+    assert "MatMul 'fc1'" in out and "category=temp lifetime=2..3" in out
+
+
+def test_print_after_all_goes_to_stderr(capsys, mlp_ir):
+    code, out, err = run(capsys, "analyze", str(mlp_ir), "--seq-len", "4", "--print-after-all")
+    assert code == 0
+    assert "// after fold-weights" in err and "// after lifetime" in err
+    assert "// after" not in out
+
+
+def test_list_names_passes_and_allocators(capsys):
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    for name in ("fold-weights", "lifetime", "naive", "greedy-by-size"):
+        assert name in out
+
+
+def _bad_inputs(tmp_path: Path, mlp_ir: Path) -> dict[str, tuple[list[str], int, str]]:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    two = tmp_path / "two"
+    two.mkdir()
+    for name in ("a.xml", "b.xml"):
+        (two / name).write_text("<net/>")
+    not_ir = tmp_path / "notir.xml"
+    not_ir.write_text("hello")
+    no_bin = tmp_path / "nobin"
+    no_bin.mkdir()
+    (no_bin / "openvino_model.xml").write_bytes((mlp_ir / "openvino_model.xml").read_bytes())
+    truncated = tmp_path / "truncated"
+    truncated.mkdir()
+    (truncated / "openvino_model.xml").write_bytes((mlp_ir / "openvino_model.xml").read_bytes())
+    (truncated / "openvino_model.bin").write_bytes((mlp_ir / "openvino_model.bin").read_bytes()[:100])
+    other = tmp_path / "model.onnx"
+    other.write_text("x")
+    m = str(mlp_ir)
+    return {
+        "no such path": (["analyze", str(tmp_path / "nope")], 2, "no such file or folder"),
+        "empty folder": (["analyze", str(empty)], 2, "holds no OpenVINO model"),
+        "two models": (["analyze", str(two)], 2, "holds 2 models (a.xml, b.xml)"),
+        "not an IR": (["analyze", str(not_ir)], 1, "not an OpenVINO IR"),
+        "not an xml": (["analyze", str(other)], 2, "not an OpenVINO IR"),
+        "missing bin": (["analyze", str(no_bin)], 1, "openvino_model.bin is missing"),
+        "truncated bin": (["analyze", str(truncated)], 1, "truncated"),
+        "zero seq": (["analyze", m, "--seq-len", "0"], 2, "positive integer"),
+        "negative seq": (["analyze", m, "--seq-len", "-3"], 2, "positive integer"),
+        "text seq": (["analyze", m, "--seq-len", "abc"], 2, "positive integer"),
+        "float seq": (["analyze", m, "--seq-len", "1.5"], 2, "positive integer"),
+        "zero batch": (["analyze", m, "--batch", "0"], 2, "positive integer"),
+        "negative past": (["analyze", m, "--past-len", "-1"], 2, "non-negative integer"),
+        "bad shape": (["analyze", m, "--shape", "x=1,a"], 2, "--shape takes NAME="),
+        "unknown input": (["analyze", m, "--shape", "z=1,2"], 2, "no model input: z"),
+        "unknown allocator": (["analyze", m, "--allocator", "nope"], 2, "unknown allocator 'nope'"),
+        "unknown pass": (["analyze", m, "--passes", "nope"], 2, "unknown pass 'nope'"),
+        "no command": ([], 2, "required"),
+        "unknown option": (["analyze", m, "--frobnicate"], 2, "unrecognized arguments"),
+    }
+
+
+def test_bad_input_gives_one_line_and_an_exit_code(capsys, tmp_path, mlp_ir):
+    for case, (argv, code, message) in _bad_inputs(tmp_path, mlp_ir).items():
+        got, out, err = run(capsys, *argv)
+        assert got == code, (case, err)
+        assert err.startswith("ovmem: error: ") and message in err, (case, err)
+        assert len(err.strip().splitlines()) == 1, (case, err)
+        assert "Traceback" not in err and out == "", case
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(Exception, match="no such file"):
+        main(["--debug", "analyze", str(tmp_path / "nope")])
+
+
+def test_the_console_script_module_entry(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "ovmem", "analyze", str(tmp_path / "nope")],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"ovmem: error: {tmp_path / 'nope'}: no such file or folder"

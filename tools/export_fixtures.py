@@ -1,0 +1,424 @@
+#!/usr/bin/env python
+"""Export tiny random-weight OpenVINO IR fixtures of real model families.
+
+Every model is built from a config written in this file (no Hugging Face hub
+access is needed or attempted), initialised with random weights under
+``torch.manual_seed(0)``, saved with ``save_pretrained`` to a temporary
+directory and exported with optimum-intel the same way
+``optimum-cli export openvino --task text-generation-with-past --weight-format fp16``
+(or ``--weight-format int4 ...``) does: ``optimum.exporters.openvino.main_export``
+with an explicit ``OVConfig``, followed by optimum-intel's weight-compression step
+for quantized entries. The result is a stateful LLM IR in ``OUT/NAME/``::
+
+    openvino_model.xml  openvino_model.bin  config.json  generation_config.json
+
+Tokenizer files are never written (none exist for random models; any that an
+exporter creates are dropped).
+
+How to run (needs a separate venv, NOT the ovmem runtime venv)::
+
+    /path/to/venv-with-optimum/bin/python tools/export_fixtures.py            # all default fixtures -> tests/fixtures/
+    /path/to/venv-with-optimum/bin/python tools/export_fixtures.py --list
+    /path/to/venv-with-optimum/bin/python tools/export_fixtures.py --only tiny-qwen2-f16
+    /path/to/venv-with-optimum/bin/python tools/export_fixtures.py --big --out /work/bigmodels \\
+        --only qwen2-0.5b-f16 qwen2-0.5b-int4                                 # real-width local validation models
+
+Packages (the versions this was last run with; the future ``export`` extra)::
+
+    torch==2.13.0 (CPU build)   transformers==4.57.6   optimum==2.3.0
+    optimum-intel==2.2.0        openvino==2026.4.1     openvino-tokenizers==2026.4.1.0
+    nncf==3.4.0 (only for the int4/int8 entries)
+
+``pip install "optimum-intel[openvino]==2.2.0" "transformers<5"`` also pulls
+``torchvision``, which pip resolves to a CUDA torch; install the CPU torch wheel
+first and torchvision with ``--no-deps`` (or not at all: the text-LLM exports here
+never import it).
+
+Fixtures in ``FIXTURES`` are exported by default; ``BIG_MODELS`` are real-width
+random-weight models (hundreds of MB to GB) for local validation only, selected
+with ``--big`` and never meant to go into the repository.  Adding a fixture is
+adding a ``Fixture(...)`` entry: a transformers config class and its kwargs, the
+model class, the optimum task, and the weight format (``"fp16"``/``"fp32"``) or
+an ``OVWeightQuantizationConfig`` kwargs dict (NNCF weight compression).  VLMs and
+other multi-file exports can use ``model_class``/``task`` plus the ``prepare``
+hook, which may write extra files (processor configs, ...) into the saved
+checkpoint before export.
+
+Determinism: same seed, same config, same package versions -> byte-identical
+``openvino_model.bin``/``.xml`` (checked by running the script twice).  Each
+model is exported in its own child interpreter (OpenVINO's auto-generated node
+names come from a process-wide counter).  The
+script writes only into ``OUT/NAME/`` (plus the system temporary directory,
+which it cleans up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional, Union
+
+# No hub: make every transformers / huggingface_hub call fail fast instead of
+# trying the network, and keep telemetry quiet.  Must be set before the imports.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = REPO_ROOT / "tests" / "fixtures"
+
+# Files an exporter might emit that fixtures never keep.
+_DROP_PREFIXES = (
+    "tokenizer",  # tokenizer.json, tokenizer_config.json
+    "openvino_tokenizer",
+    "openvino_detokenizer",
+    "special_tokens_map",
+    "vocab",
+    "merges",
+    "added_tokens",
+    "chat_template",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Fixture:
+    """One exported model.
+
+    config_class: name of a ``transformers`` config class (e.g. ``"Qwen2Config"``).
+    config_kwargs: kwargs for it; this is the whole model definition.
+    weights: ``"fp16"`` or ``"fp32"`` (``OVConfig(dtype=...)``, no NNCF), or a
+        dict of ``OVWeightQuantizationConfig`` kwargs (NNCF weight compression,
+        e.g. ``{"bits": 4, "sym": False, "group_size": 128, "ratio": 1.0}``).
+    torch_dtype: dtype the random checkpoint is saved in (real checkpoints are
+        mostly bfloat16; optimum then loads it in 16 bit like a real export).
+    model_class: ``transformers`` auto/model class used with ``from_config``.
+    task: optimum export task.
+    stateful: export KV cache as ReadValue/Assign state (the LLM default).
+    prepare: optional hook ``(checkpoint_dir) -> None`` run after
+        ``save_pretrained`` (e.g. to write a processor config for a VLM).
+    """
+
+    name: str
+    description: str
+    config_class: str
+    config_kwargs: Dict[str, Any]
+    weights: Union[str, Dict[str, Any]] = "fp16"
+    torch_dtype: str = "bfloat16"
+    model_class: str = "AutoModelForCausalLM"
+    task: str = "text-generation-with-past"
+    stateful: bool = True
+    seed: int = 0
+    prepare: Optional[Callable[[Path], None]] = None
+
+
+_TINY_LLAMA = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    vocab_size=256,
+    max_position_embeddings=512,
+    bos_token_id=1,
+    eos_token_id=2,
+    tie_word_embeddings=False,
+)
+
+_TINY_QWEN2 = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    vocab_size=256,
+    max_position_embeddings=512,
+    rope_theta=1000000.0,
+    rms_norm_eps=1e-6,
+    bos_token_id=0,
+    eos_token_id=1,
+    tie_word_embeddings=True,
+    use_sliding_window=False,
+)
+
+# Real Qwen2-0.5B shape (https://huggingface.co/Qwen/Qwen2-0.5B config), random weights.
+_QWEN2_0_5B = dict(
+    hidden_size=896,
+    intermediate_size=4864,
+    num_hidden_layers=24,
+    num_attention_heads=14,
+    num_key_value_heads=2,
+    vocab_size=151936,
+    max_position_embeddings=32768,
+    rope_theta=1000000.0,
+    rms_norm_eps=1e-6,
+    bos_token_id=151643,
+    eos_token_id=151643,
+    tie_word_embeddings=True,
+    use_sliding_window=False,
+    sliding_window=32768,
+    max_window_layers=24,
+)
+
+# optimum-intel's own default int4 config (_DEFAULT_4BIT_WQ_CONFIG), spelled out.
+INT4_ASYM_G128 = {"bits": 4, "sym": False, "group_size": 128, "ratio": 1.0}
+
+FIXTURES: Dict[str, Fixture] = {
+    f.name: f
+    for f in [
+        Fixture(
+            name="tiny-llama-f16",
+            description="Llama, 2 layers, hidden 64, GQA 4q/2kv heads, vocab 256, fp16 weights",
+            config_class="LlamaConfig",
+            config_kwargs=_TINY_LLAMA,
+        ),
+        Fixture(
+            name="tiny-qwen2-f16",
+            description="Qwen2, 2 layers, hidden 64, GQA 4q/2kv heads, vocab 256, tied embeddings, fp16 weights",
+            config_class="Qwen2Config",
+            config_kwargs=_TINY_QWEN2,
+        ),
+    ]
+}
+
+BIG_MODELS: Dict[str, Fixture] = {
+    f.name: f
+    for f in [
+        Fixture(
+            name="qwen2-0.5b-f16",
+            description="Qwen2-0.5B real widths (24 layers, hidden 896, vocab 151936), random weights, fp16",
+            config_class="Qwen2Config",
+            config_kwargs=_QWEN2_0_5B,
+        ),
+        Fixture(
+            name="qwen2-0.5b-int4",
+            description="Qwen2-0.5B real widths, random weights, NNCF int4 asym group 128 (ratio 1.0)",
+            config_class="Qwen2Config",
+            config_kwargs=_QWEN2_0_5B,
+            weights=INT4_ASYM_G128,
+        ),
+    ]
+}
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _save_random_checkpoint(fx: Fixture, ckpt: Path) -> None:
+    import torch
+    import transformers
+
+    config_cls = getattr(transformers, fx.config_class)
+    config = config_cls(**fx.config_kwargs)
+    config.torch_dtype = fx.torch_dtype
+    model_cls = getattr(transformers, fx.model_class)
+    torch.manual_seed(fx.seed)
+    model = model_cls.from_config(config, torch_dtype=torch.float32)
+    # Initialise in fp32 (same random stream whatever the storage dtype), then cast.
+    model = model.to(getattr(torch, fx.torch_dtype)).eval()
+    model.save_pretrained(ckpt, safe_serialization=True)
+    if fx.prepare is not None:
+        fx.prepare(ckpt)
+
+
+def _export(fx: Fixture, ckpt: Path, staging: Path) -> None:
+    from optimum.exporters.openvino import main_export
+    from optimum.intel import OVConfig
+
+    if isinstance(fx.weights, str):
+        if fx.weights not in ("fp16", "fp32"):
+            raise ValueError(f"{fx.name}: weights must be 'fp16', 'fp32' or a quantization dict")
+        # An explicit OVConfig also disables optimum's automatic int8 compression
+        # of models with >= 1e9 weights (which only happens when ov_config is None).
+        main_export(
+            model_name_or_path=str(ckpt),
+            output=staging,
+            task=fx.task,
+            ov_config=OVConfig(dtype=fx.weights),
+            stateful=fx.stateful,
+            convert_tokenizer=False,
+            library_name="transformers",
+            local_files_only=True,
+        )
+        return
+
+    # Weight compression: what `optimum-cli export openvino --weight-format int4 ...` does:
+    # export with the quantization config attached (so the rt_info runtime options match a
+    # quantized model), then run optimum-intel's NNCF weight compression on the exported IR.
+    from optimum.exporters.openvino.__main__ import _main_quantize
+    from optimum.intel import OVWeightQuantizationConfig
+
+    qcfg = OVWeightQuantizationConfig(**fx.weights)
+    main_export(
+        model_name_or_path=str(ckpt),
+        output=staging,
+        task=fx.task,
+        ov_config=OVConfig(quantization_config=qcfg),
+        stateful=fx.stateful,
+        convert_tokenizer=False,
+        library_name="transformers",
+        local_files_only=True,
+    )
+    _main_quantize(
+        model_name_or_path=str(ckpt),
+        task=fx.task,
+        library_name="transformers",
+        quantization_config=qcfg,
+        output=staging,
+        cache_dir=None,
+    )
+
+
+def export_fixture(fx: Fixture, out_root: Path) -> Path:
+    dest = out_root / fx.name
+    with tempfile.TemporaryDirectory(prefix=f"ovmem-export-{fx.name}-") as tmp:
+        tmp = Path(tmp)
+        ckpt = tmp / "checkpoint"
+        staging = tmp / "ir"
+        _save_random_checkpoint(fx, ckpt)
+        _export(fx, ckpt, staging)
+        kept = sorted(
+            p for p in staging.iterdir() if p.is_file() and not p.name.startswith(_DROP_PREFIXES)
+        )
+        if not any(p.suffix == ".xml" for p in kept):
+            raise RuntimeError(f"{fx.name}: exporter produced no IR in {staging}: {os.listdir(staging)}")
+        for p in kept:
+            if p.suffix == ".json":
+                _scrub_json(p, tmp)
+            if p.suffix in (".json", ".xml") and str(tmp) in p.read_text(errors="replace"):
+                raise RuntimeError(f"{fx.name}: {p.name} still mentions the temporary dir {tmp}")
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+        for p in kept:
+            shutil.copyfile(p, dest / p.name)
+    return dest
+
+
+def _scrub_json(path: Path, tmp: Path) -> None:
+    """Keep JSON side files free of the random temporary checkpoint path.
+
+    transformers may record ``_name_or_path`` in config.json, and optimum-intel records
+    the checkpoint dir as ``quantization_config.tokenizer`` in openvino_config.json;
+    both would make the output depend on the temp dir name.  Such values become null
+    (``_name_or_path`` is dropped).  Files without them are left byte-for-byte as written.
+    """
+    import json
+
+    data = json.loads(path.read_text())
+    prefix = str(tmp)
+    changed = False
+
+    def scrub(obj):
+        nonlocal changed
+        if isinstance(obj, dict):
+            if "_name_or_path" in obj:
+                del obj["_name_or_path"]
+                changed = True
+            return {k: scrub(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [scrub(v) for v in obj]
+        if isinstance(obj, str) and obj.startswith(prefix):
+            changed = True
+            return None
+        return obj
+
+    data = scrub(data)
+    if changed:
+        path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _report(dest: Path) -> int:
+    total = 0
+    for p in sorted(dest.iterdir()):
+        size = p.stat().st_size
+        total += size
+        print(f"    {p.name:<28} {size:>12,d} B  {_human(size):>10}  sha256:{_sha256(p)[:16]}")
+    print(f"    {'total':<28} {total:>12,d} B  {_human(total):>10}")
+    return total
+
+
+def main(argv: Optional[list] = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Export tiny random-weight OpenVINO IR fixtures (see module docstring).",
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output root (default: %(default)s)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="export only these entries")
+    parser.add_argument(
+        "--big",
+        action="store_true",
+        help="select the real-width local validation models (BIG_MODELS) instead of the tiny fixtures",
+    )
+    parser.add_argument("--list", action="store_true", help="list entries and exit")
+    parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)  # worker mode
+    args = parser.parse_args(argv)
+
+    table = BIG_MODELS if args.big else FIXTURES
+    if args.list:
+        for title, tab in (("fixtures (default)", FIXTURES), ("local validation models (--big)", BIG_MODELS)):
+            print(f"{title}:")
+            for fx in tab.values():
+                w = fx.weights if isinstance(fx.weights, str) else "nncf " + ",".join(
+                    f"{k}={v}" for k, v in fx.weights.items()
+                )
+                print(f"  {fx.name:<18} {fx.config_class:<14} {w:<40} {fx.description}")
+        return 0
+
+    names = args.only or list(table)
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        other = BIG_MODELS if not args.big else FIXTURES
+        hint = " (add --big)" if any(n in other for n in unknown) and not args.big else ""
+        parser.error(f"unknown entries {unknown}{hint}; known: {sorted(table)}")
+
+    out_root = args.out.resolve()
+    out_root.mkdir(parents=True, exist_ok=True)
+    if args.in_process:
+        for name in names:
+            export_fixture(table[name], out_root)
+        return 0
+
+    grand = 0
+    for name in names:
+        fx = table[name]
+        print(f"[export] {name}: {fx.description}", flush=True)
+        # One fresh interpreter per model: OpenVINO names nodes from a process-wide
+        # counter ("Model0", "Constant_1234"), so exporting several models in one
+        # process would make each .xml depend on what was exported before it.
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--out", str(out_root), "--only", name, "--in-process"]
+        if args.big:
+            cmd.append("--big")
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        proc = subprocess.run(cmd, env=env)
+        if proc.returncode != 0:
+            print(f"[error] {name}: export failed (exit {proc.returncode})", file=sys.stderr)
+            return proc.returncode
+        dest = out_root / name
+        print(f"[wrote] {dest}")
+        grand += _report(dest)
+    print(f"[done] {len(names)} model(s), {grand:,d} B ({_human(grand)}) under {out_root}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
