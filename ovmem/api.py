@@ -7,8 +7,7 @@ from collections.abc import Sequence
 
 import openvino as ov
 
-from ovmem.alloc import Allocator, get_allocator
-from ovmem.errors import UsageError
+from ovmem.alloc import Allocator, parse_allocator
 from ovmem.ir import lift
 from ovmem.passes import DEFAULT_PIPELINE, Instrument, Pass, Pipeline, parse_pipeline
 from ovmem.report import MemoryReport, plan_memory
@@ -36,7 +35,8 @@ def analyze(
         model: an ``openvino.Model`` or a path to an IR (``.xml`` or its folder).
         seq_len, batch, past_len, shapes: see :func:`ovmem.ir.lift`.
         passes: a pipeline string, a list of passes, or a :class:`Pipeline`.
-        allocator: an allocator name (see :func:`ovmem.alloc.available_allocators`) or instance.
+        allocator: an allocator (``name`` or ``name{option=value}``, see
+            :func:`ovmem.alloc.available_allocators`) or an instance.
         instruments: run around every pass (timing, printing).
     """
     if isinstance(passes, str):
@@ -46,10 +46,7 @@ def analyze(
     else:
         pipeline = Pipeline(passes, instruments=instruments)
     if isinstance(allocator, str):
-        try:
-            allocator = get_allocator(allocator)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+        allocator = parse_allocator(allocator)
     graph = lift(model, seq_len=seq_len, batch=batch, past_len=past_len, shapes=shapes)
     graph = pipeline(graph).graph
     return plan_memory(graph, allocator, passes=str(pipeline))

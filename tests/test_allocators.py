@@ -130,7 +130,9 @@ def test_check_plan_catches_broken_allocators(allocator: Allocator, message: str
 # --- Plan.validate -------------------------------------------------------------------------------
 
 
-def _plan(offsets: dict[Hashable, int], peak: int, alignment: int = 1, requests: list[BufferRequest] | None = None) -> Plan:
+def _plan(
+    offsets: dict[Hashable, int], peak: int, alignment: int = 1, requests: list[BufferRequest] | None = None
+) -> Plan:
     return Plan("by-hand", tuple(requests or TWO_LIVE_TOGETHER), offsets, peak, alignment)
 
 
@@ -209,7 +211,9 @@ def test_lower_bound(requests: list[BufferRequest], alignment: int, expected: in
     assert lower_bound(requests, alignment) == expected
 
 
-@pytest.mark.parametrize(("size", "alignment", "expected"), [(0, 32, 0), (1, 32, 32), (32, 32, 32), (33, 32, 64), (7, 1, 7)])
+@pytest.mark.parametrize(
+    ("size", "alignment", "expected"), [(0, 32, 0), (1, 32, 32), (32, 32, 32), (33, 32, 64), (7, 1, 7)]
+)
 def test_align_up(size: int, alignment: int, expected: int) -> None:
     assert align_up(size, alignment) == expected
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -111,7 +110,9 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("boxes", "total", "depth", "top_depth", "offsets"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("boxes", "total", "depth", "top_depth", "offsets"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_memory_solver_cases(boxes: list[Box], total: int, depth: int, top_depth: int, offsets: list[int]) -> None:
     ms = MemorySolver(boxes)  # the C++ boxes as written, ids all 0
     assert ms.solve() == total
@@ -294,7 +295,11 @@ KILLER_ORDER = list(map(int, """
 def test_cxx_sort_replays_the_heapsort_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     heap_sorted: list[int] = []
     real = gbs._heap_sort
-    monkeypatch.setattr(gbs, "_heap_sort", lambda a, first, last: (heap_sorted.append(last - first), real(a, first, last)))
+    def counting(a: list, first: int, last: int) -> None:
+        heap_sorted.append(last - first)
+        real(a, first, last)
+
+    monkeypatch.setattr(gbs, "_heap_sort", counting)
     order = list(range(100))
     cxx_sort(order, key=lambda i: KILLER_KEYS[i])
     assert heap_sorted == [76]
@@ -381,14 +386,13 @@ def test_plan_is_the_solver_in_units(alignment: int) -> None:
     plan.validate()
 
 
-def test_10k_requests_plan_quickly() -> None:
+def test_10k_requests_plan_validly() -> None:
+    """Scale check (planning speed is measured in bench/allocators.py, not here)."""
     rng = random.Random(7)
     requests = []
     for i in range(10_000):
         a, b = rng.randrange(10_000), rng.randrange(10_000)
         requests.append(BufferRequest(i, rng.randrange(1 << 20), min(a, b), max(a, b)))
-    began = time.perf_counter()
     plan = get_allocator("greedy-by-size", alignment=32).allocate(requests)
-    elapsed = time.perf_counter() - began
-    assert elapsed < 10, f"{elapsed:.1f} s"  # ~1 s here; the bound only catches a quadratic Python loop
     plan.validate()
+    assert plan.peak >= lower_bound(requests, 32)

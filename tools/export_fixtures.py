@@ -11,6 +11,7 @@ with an explicit ``OVConfig``, followed by optimum-intel's weight-compression st
 for quantized entries. The result is a stateful LLM IR in ``OUT/NAME/``::
 
     openvino_model.xml  openvino_model.bin  config.json  generation_config.json
+    (+ openvino_config.json for NNCF-compressed entries, as optimum writes it)
 
 Tokenizer files are never written (none exist for random models; any that an
 exporter creates are dropped).
@@ -29,10 +30,22 @@ Packages (the versions this was last run with; the future ``export`` extra)::
     optimum-intel==2.2.0        openvino==2026.4.1     openvino-tokenizers==2026.4.1.0
     nncf==3.4.0 (only for the int4/int8 entries)
 
-``pip install "optimum-intel[openvino]==2.2.0" "transformers<5"`` also pulls
-``torchvision``, which pip resolves to a CUDA torch; install the CPU torch wheel
-first and torchvision with ``--no-deps`` (or not at all: the text-LLM exports here
-never import it).
+Install them so that pip cannot replace the CPU torch::
+
+    python -m venv VENV
+    VENV/bin/pip install torch==2.13.0          # the CPU build (CPU wheel / CPU index)
+    VENV/bin/pip install torch==2.13.0 optimum==2.3.0 transformers==4.57.6 nncf==3.4.0 \
+        openvino==2026.4.1 openvino-tokenizers==2026.4.1.0 "huggingface-hub<1.22" "requests>=2.33" setuptools
+    VENV/bin/pip install --no-deps optimum-intel==2.2.0
+
+Why ``--no-deps``: optimum-intel 2.2.0 requires ``torchvision``; pip picks the
+newest one, which pins the newest torch (a multi-GB CUDA build).  With torch
+pinned it picks the matching PyPI torchvision, a CUDA build whose ops fail to load
+next to the CPU torch, and then ``import torchvision`` raises ("operator
+torchvision::nms does not exist") and takes ``transformers``' model imports down
+with it (``Could not import module 'LlamaForCausalLM'``).  Text-LLM exports never
+need torchvision, so leave it out (``pip check`` then reports it missing; fine).
+With access to PyTorch's CPU index, ``torchvision==0.28.0`` from there is fine too.
 
 Fixtures in ``FIXTURES`` are exported by default; ``BIG_MODELS`` are real-width
 random-weight models (hundreds of MB to GB) for local validation only, selected
@@ -45,11 +58,17 @@ hook, which may write extra files (processor configs, ...) into the saved
 checkpoint before export.
 
 Determinism: same seed, same config, same package versions -> byte-identical
-``openvino_model.bin``/``.xml`` (checked by running the script twice).  Each
-model is exported in its own child interpreter (OpenVINO's auto-generated node
-names come from a process-wide counter).  The
-script writes only into ``OUT/NAME/`` (plus the system temporary directory,
-which it cleans up).
+output (checked by exporting twice, in both orders, f16 and int4).  Each model
+is exported in its own child interpreter because OpenVINO's auto-generated node
+names ("Model0", "Constant_1234") come from a process-wide counter; temp paths
+that optimum records in JSON side files are nulled.  The script writes only into
+``OUT/NAME/`` (replacing it), plus the system temp dir, which it cleans up.
+
+Checkpoints are saved in bfloat16 like most real ones.  The fp16 entries load
+them as float16 (``OVConfig(dtype="fp16")``), so every float weight in the IR is
+an f16 Constant (+ Convert).  NNCF entries load them as bfloat16, so the weights
+NNCF leaves alone (norms, biases) stay bf16 Constants, as in a real
+``optimum-cli --weight-format int4`` export of a bf16 checkpoint.
 """
 
 from __future__ import annotations
@@ -362,7 +381,12 @@ def main(argv: Optional[list] = None) -> int:
     parser = argparse.ArgumentParser(
         description="Export tiny random-weight OpenVINO IR fixtures (see module docstring).",
     )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output root (default: %(default)s)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"output root (default: {DEFAULT_OUT}; required with --big, whose models must stay out of the repo)",
+    )
     parser.add_argument("--only", nargs="+", metavar="NAME", help="export only these entries")
     parser.add_argument(
         "--big",
@@ -391,6 +415,10 @@ def main(argv: Optional[list] = None) -> int:
         hint = " (add --big)" if any(n in other for n in unknown) and not args.big else ""
         parser.error(f"unknown entries {unknown}{hint}; known: {sorted(table)}")
 
+    if args.out is None:
+        if args.big:
+            parser.error("--big needs an explicit --out outside the repository (models are 100s of MB)")
+        args.out = DEFAULT_OUT
     out_root = args.out.resolve()
     out_root.mkdir(parents=True, exist_ok=True)
     if args.in_process:

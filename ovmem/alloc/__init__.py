@@ -10,7 +10,7 @@ Public API::
 from __future__ import annotations
 
 from ovmem.alloc import greedy_by_size, naive  # noqa: F401  (register the built-ins)
-from ovmem.alloc.base import Allocator, available_allocators, get_allocator, register_allocator
+from ovmem.alloc.base import Allocator, available_allocators, get_allocator, parse_allocator, register_allocator
 from ovmem.alloc.plan import Plan, PlanError
 from ovmem.alloc.request import BufferRequest, align_up, live_profile, lower_bound
 
@@ -23,6 +23,7 @@ __all__ = [
     "available_allocators",
     "get_allocator",
     "live_profile",
+    "parse_allocator",
     "lower_bound",
     "register_allocator",
 ]

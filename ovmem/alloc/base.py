@@ -18,8 +18,9 @@ import attrs
 
 from ovmem.alloc.plan import Plan
 from ovmem.alloc.request import BufferRequest, align_up
+from ovmem.options import configure, describe
 
-__all__ = ["Allocator", "available_allocators", "get_allocator", "register_allocator"]
+__all__ = ["Allocator", "available_allocators", "get_allocator", "parse_allocator", "register_allocator"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,10 @@ class Allocator:
         """
         raise NotImplementedError
 
+    def __str__(self) -> str:
+        """The allocator as ``--allocator`` writes it: ``name{option=value,...}``."""
+        return describe(self, self.name)
+
 
 A = TypeVar("A", bound=type[Allocator])
 _REGISTRY: dict[str, type[Allocator]] = {}
@@ -92,13 +97,20 @@ def available_allocators() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def parse_allocator(text: str) -> Allocator:
+    """An allocator from ``name{option=value,...}`` (``"greedy-by-size{alignment=32}"``)."""
+    return configure(text, _allocator_class, "allocator")
+
+
+def _allocator_class(name: str) -> type[Allocator]:
+    _load_entry_points()
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown allocator {name!r}; available: {', '.join(available_allocators())}")
+    return _REGISTRY[name]
+
+
 def get_allocator(name: str, **options: object) -> Allocator:
     """An allocator by name, configured with ``options`` (its attrs fields)."""
-    _load_entry_points()
-    try:
-        cls = _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown allocator {name!r}; available: {', '.join(available_allocators())}") from None
-    return cls(**options)
+    return _allocator_class(name)(**options)
 
 

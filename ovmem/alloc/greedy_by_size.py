@@ -12,9 +12,10 @@ the same boxes in the same order, not just a similar heuristic:
   starts are squeezed out, so steps are renumbered ``0..k-1``. This keeps every conflict as it was.
 * **Order.** Boxes are placed largest first. The C++ sorts with ``std::sort``, which is not stable:
   equal-sized boxes end up in whatever order the library's introsort leaves them, and that order
-  decides their offsets. :func:`cxx_sort` replays libstdc++'s ``std::sort`` (GCC >= 4.9; the
-  toolchain of OpenVINO's Linux builds) step by step, for both the ``(start, finish)`` sort and the
-  size sort, so ties break exactly as in the real solver.
+  decides their offsets. :func:`cxx_sort` replays libstdc++'s ``std::sort`` (GCC's library, used by
+  OpenVINO's Linux builds; checked against g++ 12.2) step by step, for both the ``(start, finish)``
+  sort and the size sort, so ties break exactly as in the real solver. MSVC or libc++ builds may
+  order ties differently, which changes offsets and often the total slightly.
 * **Placement.** Each box starts at offset 0 and is pushed just above any already placed box that
   is live at a common step and overlaps it in memory, until nothing overlaps. That always ends at
   the lowest non-conflicting offset, which is computed here directly (see :class:`_PlacedBoxes`).
@@ -197,7 +198,7 @@ class _PlacedBoxes:
 def cxx_sort(items: list[Any], key: Callable[[Any], Any]) -> None:
     """Sort ``items`` in place by ``key(x) < key(y)`` leaving ties where libstdc++'s ``std::sort`` does.
 
-    libstdc++ (GCC >= 4.9) runs introsort: quicksort with the median of elements 1, middle and last
+    libstdc++ runs introsort: quicksort with the median of elements 1, middle and last
     moved to the front as pivot, stopping on ranges of 16 or fewer, with a heapsort fallback once
     the recursion is ``2 * floor(log2 n)`` deep; then one insertion sort over everything. Only the
     comparisons and moves decide where equal keys land, so those are replayed exactly. The final

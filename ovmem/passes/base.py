@@ -14,6 +14,7 @@ from typing import ClassVar
 import attrs
 
 from ovmem.ir.core import Graph
+from ovmem.options import describe
 
 __all__ = ["Pass", "PassPreconditionError", "PassResult"]
 
@@ -57,11 +58,4 @@ class Pass:
 
     def __str__(self) -> str:
         """The pass as it is written in a pipeline string: ``name{option=value,...}``."""
-        options = {f.name: getattr(self, f.name) for f in attrs.fields(type(self))}
-        defaults = {f.name: f.default for f in attrs.fields(type(self))}
-        changed = [f"{k}={_format(v)}" for k, v in options.items() if v != defaults[k]]
-        return self.name + (f"{{{','.join(changed)}}}" if changed else "")
-
-
-def _format(value: object) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
+        return describe(self, self.name)

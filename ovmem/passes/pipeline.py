@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import sys
 import time
-import typing
 from collections.abc import Sequence
 from typing import TextIO
 
 import attrs
 
-from ovmem.errors import UsageError
 from ovmem.ir.core import Graph
 from ovmem.passes.base import Pass, PassResult
+from ovmem.options import configure, split_top_level
 from ovmem.passes.registry import get_pass_class
 
 __all__ = ["Instrument", "Pipeline", "PrintAfterInstrument", "TimingInstrument", "parse_pipeline"]
@@ -87,75 +86,7 @@ class Pipeline(Pass):
         return ",".join(str(p) for p in self.passes)
 
 
-def _split_top_level(text: str) -> list[str]:
-    parts, depth, current = [], 0, []
-    for ch in text:
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth < 0:
-                raise UsageError(f"pipeline {text!r}: unbalanced '}}'")
-        if ch == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    if depth:
-        raise UsageError(f"pipeline {text!r}: unbalanced '{{'")
-    parts.append("".join(current))
-    return [p.strip() for p in parts]
-
-
-def _convert(text: str, type_: object, where: str) -> object:
-    if type_ is bool:
-        lowered = text.lower()
-        if lowered in ("true", "yes", "on", "1"):
-            return True
-        if lowered in ("false", "no", "off", "0"):
-            return False
-        raise UsageError(f"{where}: expected true or false, got {text!r}")
-    if type_ in (int, float):
-        try:
-            return type_(text)  # type: ignore[operator]
-        except ValueError:
-            raise UsageError(f"{where}: expected {type_.__name__}, got {text!r}") from None  # type: ignore[union-attr]
-    if typing.get_origin(type_) is typing.Literal:
-        choices = typing.get_args(type_)
-        if text not in choices:
-            raise UsageError(f"{where}: expected one of {', '.join(map(str, choices))}, got {text!r}")
-        return text
-    return text
-
-
-def _make_pass(item: str) -> Pass:
-    name, brace, rest = item.partition("{")
-    name = name.strip()
-    if not name:
-        raise UsageError("pipeline: empty pass name")
-    try:
-        cls = get_pass_class(name)
-    except KeyError as exc:
-        raise UsageError(str(exc.args[0])) from None
-    if brace and not rest.endswith("}"):
-        raise UsageError(f"pipeline: options of {name!r} must end with '}}'")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name for f in attrs.fields(cls)}
-    options: dict[str, object] = {}
-    for pair in filter(None, (p.strip() for p in rest[:-1].split(","))) if brace else ():
-        key, eq, value = pair.partition("=")
-        key = key.strip().replace("-", "_")
-        if not eq or key not in fields:
-            known = ", ".join(sorted(fields)) or "none"
-            raise UsageError(f"pipeline: pass {name!r} has no option {pair!r} (options: {known})")
-        options[key] = _convert(value.strip(), hints.get(key, str), f"{name}.{key}")
-    try:
-        return cls(**options)
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"pipeline: pass {name!r}: {exc}") from None
-
-
 def parse_pipeline(text: str | Sequence[str], *, instruments: Sequence[Instrument] = ()) -> Pipeline:
     """A :class:`Pipeline` from a string such as ``"fold-weights,lifetime{...}"`` (or a list of items)."""
-    items = _split_top_level(text) if isinstance(text, str) else [t.strip() for t in text]
-    return Pipeline([_make_pass(item) for item in items if item], instruments=instruments)
+    items = split_top_level(text) if isinstance(text, str) else [t.strip() for t in text]
+    return Pipeline([configure(item, get_pass_class, "pass") for item in items if item], instruments=instruments)
