@@ -1,7 +1,8 @@
 """The ``ovmem`` command (also ``python cli.py`` from a checkout).
 
 Subcommands: ``analyze`` (a model at a sequence length; the built-in demo model without a path),
-``demo`` (the same on the demo model), ``dump`` (the annotated IR), ``list`` (passes, allocators).
+``demo`` (the same on the demo model), ``dump`` (the annotated IR), ``compare-allocators`` (every
+planner on one model's temporaries), ``list`` (passes, allocators).
 Bad input prints one line on stderr and exits with 2 (usage) or 1 (model); ``--debug`` shows the
 traceback instead.
 """
@@ -14,6 +15,8 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+
+import attrs
 
 from ovmem.errors import OvmemError, UsageError
 
@@ -82,6 +85,11 @@ def _build_parser() -> argparse.ArgumentParser:
     dump = sub.add_parser("dump", help="print the lifted IR with its analysis results")
     _add_model_options(dump, path_optional=True)
 
+    compare = sub.add_parser("compare-allocators", help="every allocator on one model's temporaries")
+    _add_model_options(compare, path_optional=True)
+    compare.add_argument("--alignment", type=_positive_int, default=1, help="bytes (default 1; the CPU plugin uses 32)")
+    compare.add_argument("--json", action="store_true")
+
     sub.add_parser("list", help="list the available passes and allocators")
     return parser
 
@@ -125,24 +133,51 @@ def _run_analyze(args: argparse.Namespace) -> int:
 
 
 def _renamed(report, name: str):
-    import attrs
-
     return attrs.evolve(report, model=name)
 
 
-def _run_dump(args: argparse.Namespace) -> int:
+def _lift(args: argparse.Namespace):
     from ovmem.ir import lift
     from ovmem.ir.specialize import parse_shapes
 
-    graph = lift(
+    return lift(
         _model(args.path),
         seq_len=args.seq_len,
         batch=args.batch,
         past_len=args.past_len,
         shapes=parse_shapes(args.shape),
     )
-    graph = _pipeline(args)(graph).graph
+
+
+def _run_dump(args: argparse.Namespace) -> int:
+    graph = _pipeline(args)(_lift(args)).graph
     sys.stdout.write(graph.dump())
+    return 0
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    from ovmem.alloc import lower_bound
+    from ovmem.compare import compare_allocators
+    from ovmem.report import temp_requests
+    from ovmem.units import format_bytes
+
+    graph = _pipeline(args)(_lift(args)).graph
+    requests, _ = temp_requests(graph)
+    runs = compare_allocators(requests, alignment=args.alignment)
+    bound = lower_bound(requests, args.alignment)
+    name = DEMO_NAME if args.path is None else graph.name
+    if args.json:
+        rows = [attrs.asdict(r) for r in runs]
+        print(json.dumps({"model": name, "seq_len": args.seq_len, "requests": len(requests),
+                          "alignment": args.alignment, "lower_bound_bytes": bound, "allocators": rows}, indent=2))  # fmt: skip
+        return 0
+    print(f"{name}: seq_len {args.seq_len}, {len(requests)} temporaries, lower bound {format_bytes(bound)}")
+    print(f"  {'allocator':<20}{'peak':>12}  {'/ bound':>8}  {'time':>10}")
+    for r in runs:
+        if r.peak is None:
+            print(f"  {r.allocator:<20}{'-':>12}  {'-':>8}  {'-':>10}   {r.note}")
+        else:
+            print(f"  {r.allocator:<20}{format_bytes(r.peak):>12}  {r.ratio:>8.3f}  {r.seconds * 1e3:>8.1f} ms")
     return 0
 
 
@@ -160,7 +195,13 @@ def _run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"analyze": _run_analyze, "demo": _run_analyze, "dump": _run_dump, "list": _run_list}
+_COMMANDS = {
+    "analyze": _run_analyze,
+    "demo": _run_analyze,
+    "dump": _run_dump,
+    "compare-allocators": _run_compare,
+    "list": _run_list,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,9 +12,10 @@ from typing import Any
 import attrs
 
 from ovmem.alloc import Allocator, BufferRequest, Plan, live_profile
-from ovmem.ir.core import Graph, Value
+from ovmem.ir.core import Graph
 from ovmem.passes.base import PassPreconditionError
 from ovmem.passes.keys import CATEGORY, LIFETIME, Category
+from ovmem.passes.lifetime import Buffer, buffers
 from ovmem.units import format_bytes
 
 __all__ = ["SCHEMA_VERSION", "MemoryReport", "PeakLocation", "format_report", "plan_memory", "temp_requests"]
@@ -59,7 +60,7 @@ class MemoryReport:
     """How many values (or states) each part holds."""
     warnings: tuple[str, ...] = ()
     plan: Plan | None = attrs.field(default=None, eq=False, repr=False)
-    """The allocator's plan for the intermediate tensors (request ids index ``temp_requests``)."""
+    """The allocator's plan for the intermediate buffers (request ids index ``temp_requests``)."""
 
     @property
     def total_bytes(self) -> int:
@@ -89,17 +90,16 @@ class MemoryReport:
         }
 
 
-def temp_requests(graph: Graph) -> tuple[list[BufferRequest], list[Value]]:
-    """One request per ``temp`` value of known, non-zero size; request ``i`` is for ``values[i]``."""
+def temp_requests(graph: Graph) -> tuple[list[BufferRequest], list[Buffer]]:
+    """One request per ``temp`` buffer of known, non-zero size; request ``i`` is for ``buffers[i]``."""
     requests: list[BufferRequest] = []
-    values: list[Value] = []
-    for value in graph.values():
-        if CATEGORY.get(value, None) is not Category.TEMP or not value.nbytes:
+    temps: list[Buffer] = []
+    for buffer in buffers(graph):
+        if buffer.category is not Category.TEMP or not buffer.nbytes:
             continue
-        lifetime = LIFETIME.get(value)
-        requests.append(BufferRequest(len(requests), value.nbytes, lifetime.start, lifetime.end))
-        values.append(value)
-    return requests, values
+        requests.append(BufferRequest(len(requests), buffer.nbytes, buffer.lifetime.start, buffer.lifetime.end))
+        temps.append(buffer)
+    return requests, temps
 
 
 def _peak_location(graph: Graph, requests: list[BufferRequest]) -> PeakLocation | None:
@@ -119,13 +119,10 @@ def plan_memory(graph: Graph, allocator: Allocator, *, passes: str = "", device:
     """
     if graph.nodes and not any(LIFETIME.is_set(v) for v in graph.values()):
         raise PassPreconditionError("plan_memory needs the 'lifetime' pass to have run")
-    by_category: dict[Category, list[Value]] = {c: [] for c in Category}
-    unknown = 0
-    for value in graph.values():
-        category = CATEGORY.get(value, None)
-        if category is not None:
-            by_category[category].append(value)
-            unknown += value.nbytes is None
+    all_buffers = list(buffers(graph))
+    weights = [v for v in graph.values() if CATEGORY.get(v, None) is Category.WEIGHT]
+    io = [b for b in all_buffers if b.category is Category.IO]
+    unknown = sum(b.nbytes is None for b in all_buffers) + sum(v.nbytes is None for v in weights)
     requests, _ = temp_requests(graph)
     plan = allocator.allocate(requests)
     warnings = []
@@ -139,16 +136,16 @@ def plan_memory(graph: Graph, allocator: Allocator, *, passes: str = "", device:
         device=device,
         allocator=str(allocator),
         passes=passes,
-        weights_bytes=sum(v.nbytes or 0 for v in by_category[Category.WEIGHT]),
+        weights_bytes=sum(v.nbytes or 0 for v in weights),
         state_bytes=sum(s.type.nbytes or 0 for s in graph.states),
-        io_bytes=sum(v.nbytes or 0 for v in by_category[Category.IO]),
+        io_bytes=sum(b.nbytes or 0 for b in io),
         temp_peak_bytes=plan.peak,
         temp_lower_bound_bytes=max((live for _, live in live_profile(requests, allocator.alignment)), default=0),
         peak=_peak_location(graph, requests),
         counts={
-            "weights": len(by_category[Category.WEIGHT]),
+            "weights": len(weights),
             "states": len(graph.states),
-            "io": len(by_category[Category.IO]),
+            "io": len(io),
             "temps": len(requests),
             "nodes": len(graph.nodes),
         },

@@ -142,3 +142,27 @@ def test_the_console_script_module_entry(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"ovmem: error: {tmp_path / 'nope'}: no such file or folder"
+
+
+def test_compare_allocators_lists_every_allocator(capsys, mlp_ir):
+    from ovmem.alloc import available_allocators
+
+    code, out, err = run(capsys, "compare-allocators", str(mlp_ir), "--seq-len", "4", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["requests"] == 2 and data["lower_bound_bytes"] == 1024
+    runs = {r["allocator"]: r for r in data["allocators"]}
+    assert set(runs) == set(available_allocators())
+    assert runs["naive"]["peak"] == 1024 and runs["greedy-by-size"]["ratio"] == 1.0
+
+
+def test_allocator_options_on_the_command_line(capsys, mlp_ir):
+    code, out, err = run(capsys, "analyze", str(mlp_ir), "--seq-len", "3", "--json",
+                         "--allocator", "greedy-by-size{alignment=256}")  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    # fc1 and act: [1,3,32] f32 = 384 B each, rounded up to 512 at 256-byte alignment
+    assert data["allocator"] == "greedy-by-size{alignment=256}"
+    assert data["temp_peak_bytes"] == data["temp_lower_bound_bytes"] == 1024
+    code, _, err = run(capsys, "analyze", str(mlp_ir), "--allocator", "naive{alignment=0}")
+    assert code == 2 and "alignment must be >= 1" in err

@@ -203,3 +203,34 @@ def test_plugin_passes_register_through_entry_points(tmp_path, monkeypatch):
     assert "mark-plugin" in available_passes()
     graph = parse_pipeline("fold-weights,mark-plugin")(lift(mlp(), seq_len=1)).graph
     assert graph.meta["ovmem.plugin"] is True
+
+
+def test_aliases_share_one_buffer_spanning_all_of_them():
+    from ovmem.passes import ALIAS_OF, buffers
+
+    graph = lift(mlp(), seq_len=4)
+    nodes = _by_name(graph)
+    fc1, act = nodes["fc1"].outputs[0], nodes["act"].outputs[0]
+    FoldWeights()(graph)
+    ALIAS_OF.set(act, fc1)  # Relu writes in place over its input
+    LifetimeAnalysis()(graph)
+    temps = [b for b in buffers(graph) if b.category is Category.TEMP]
+    assert len(temps) == 1 and temps[0].members == (fc1, act)
+    span = Lifetime(nodes["fc1"].order, nodes["fc2"].order)
+    assert LIFETIME.get(fc1) == LIFETIME.get(act) == span
+    assert temps[0].nbytes == 512
+
+
+def test_alias_of_an_output_is_pinned_and_view_of_a_weight_is_folded():
+    from ovmem.passes import ALIAS_OF, FOLDED_BY
+
+    graph = lift(mlp(), seq_len=4)
+    nodes = _by_name(graph)
+    FoldWeights()(graph)
+    ALIAS_OF.set(nodes["act"].outputs[0], nodes["x"].outputs[0])  # pretend: written over the input
+    ALIAS_OF.set(nodes["fc1"].outputs[0], nodes["w1"].outputs[0])  # pretend: a view of a weight
+    LifetimeAnalysis()(graph)
+    assert CATEGORY.get(nodes["act"].outputs[0]) is Category.IO
+    assert LIFETIME.get(nodes["act"].outputs[0]) == Lifetime(0, len(graph.nodes) - 1)
+    assert CATEGORY.get(nodes["fc1"].outputs[0]) is Category.FOLDED
+    assert FOLDED_BY.get(nodes["fc1"].outputs[0]) == "view of a weight or folded value"

@@ -22,7 +22,11 @@ def _short(value: Any, limit: int = 48) -> str:
 
 
 def _meta(meta: dict[str, Any]) -> str:
-    return "".join(f" {key}={_short(meta[key])}" for key in sorted(meta))
+    return "".join(f" {key}={_ref(meta[key])}" for key in sorted(meta))
+
+
+def _ref(value: Any) -> str:
+    return f"%{value.name}" if isinstance(value, Value) else _short(value)
 
 
 def _value(v: Value) -> str:

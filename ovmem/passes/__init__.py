@@ -5,8 +5,8 @@ from __future__ import annotations
 from ovmem.passes import fold_weights, lifetime  # noqa: F401  (register the built-ins)
 from ovmem.passes.base import Pass, PassPreconditionError, PassResult
 from ovmem.passes.fold_weights import FoldWeights
-from ovmem.passes.keys import CATEGORY, LIFETIME, Category, Lifetime
-from ovmem.passes.lifetime import LifetimeAnalysis
+from ovmem.passes.keys import ALIAS_OF, CATEGORY, FOLDED_BY, LIFETIME, Category, Lifetime, alias_root, fold
+from ovmem.passes.lifetime import Buffer, LifetimeAnalysis, buffers
 from ovmem.passes.pipeline import Instrument, Pipeline, PrintAfterInstrument, TimingInstrument, parse_pipeline
 from ovmem.passes.registry import available_passes, get_pass_class, register_pass
 
@@ -14,7 +14,10 @@ DEFAULT_PIPELINE = "fold-weights,lifetime"
 """The passes ``ovmem analyze`` runs unless told otherwise."""
 
 __all__ = [
+    "ALIAS_OF",
     "CATEGORY",
+    "FOLDED_BY",
+    "Buffer",
     "DEFAULT_PIPELINE",
     "LIFETIME",
     "Category",
@@ -28,7 +31,10 @@ __all__ = [
     "Pipeline",
     "PrintAfterInstrument",
     "TimingInstrument",
+    "alias_root",
     "available_passes",
+    "buffers",
+    "fold",
     "get_pass_class",
     "parse_pipeline",
     "register_pass",

@@ -3,9 +3,12 @@
 ==============  ==========  ======================================================================
 key             on          written by / meaning
 ==============  ==========  ======================================================================
-``category``    Value       ``fold-weights`` (``weight``), ``lifetime`` (``io``, ``state``,
-                            ``temp``): which part of the memory report the value's bytes go to.
-``lifetime``    Value       ``lifetime``: first and last execution step at which it is live.
+``category``    Value       ``fold-weights`` (``weight``, ``folded``), other folding and fusing
+                            passes (``folded``), ``lifetime`` (``io``, ``state``, ``temp``):
+                            which part of the memory report the value's bytes go to.
+``folded_by``   Value       whoever sets ``folded``: the rule that removed the value's buffer.
+``alias_of``    Value       in-place passes: the value whose buffer this value reuses.
+``lifetime``    Value       ``lifetime``: first and last execution step at which its buffer is live.
 ==============  ==========  ======================================================================
 """
 
@@ -15,9 +18,10 @@ import enum
 
 import attrs
 
+from ovmem.ir.core import Value
 from ovmem.ir.meta import MetaKey
 
-__all__ = ["CATEGORY", "LIFETIME", "Category", "Lifetime"]
+__all__ = ["ALIAS_OF", "CATEGORY", "FOLDED_BY", "LIFETIME", "Category", "Lifetime", "alias_root", "fold"]
 
 
 class Category(str, enum.Enum):
@@ -25,6 +29,8 @@ class Category(str, enum.Enum):
 
     WEIGHT = "weight"
     """Model weights: constants, resident for the model's life."""
+    FOLDED = "folded"
+    """No runtime buffer: computed at compile time, or inside a fused kernel that never stores it."""
     STATE = "state"
     """Variables of a stateful model (the KV cache), resident across runs."""
     IO = "io"
@@ -48,4 +54,29 @@ class Lifetime:
 
 
 CATEGORY: MetaKey[Category] = MetaKey("category", Category, "Which part of the report the value's bytes go to.")
-LIFETIME: MetaKey[Lifetime] = MetaKey("lifetime", Lifetime, "First and last execution step at which the value is live.")
+FOLDED_BY: MetaKey[str] = MetaKey("folded_by", str, "The rule that removed the value's runtime buffer.")
+ALIAS_OF: MetaKey[Value] = MetaKey("alias_of", Value, "The value whose buffer this value reuses (in place).")
+LIFETIME: MetaKey[Lifetime] = MetaKey("lifetime", Lifetime, "First and last step at which the value's buffer is live.")
+
+
+def fold(value: Value, rule: str) -> bool:
+    """Mark ``value`` as holding no runtime buffer because of ``rule``; whether anything changed.
+
+    Weights stay weights (their stored bytes still count).
+    """
+    if CATEGORY.get(value, None) in (Category.WEIGHT, Category.FOLDED):
+        return False
+    CATEGORY.set(value, Category.FOLDED)
+    FOLDED_BY.set(value, rule)
+    return True
+
+
+def alias_root(value: Value) -> Value:
+    """The value that owns the buffer ``value`` lives in (itself unless an in-place rule says so)."""
+    seen = 0
+    while ALIAS_OF.is_set(value):
+        value = ALIAS_OF.get(value)
+        seen += 1
+        if seen > 100_000:
+            raise RuntimeError(f"alias cycle through {value!r}")
+    return value

@@ -1,30 +1,54 @@
-"""``lifetime``: when each tensor is live, and which tensors are pinned for the whole run.
+"""``lifetime``: which runtime buffers exist, when each is live, and which are pinned for the run.
 
 Rules:
-  1. Values already classified as weights are left alone (they are not runtime buffers).
-  2. A state — the output of ``ReadValue`` or the input of ``Assign`` — is category ``state`` and
-     lives from the first to the last step: the runtime keeps variables between runs.
-  3. A model input (``Parameter``) or output (read by ``Result``) is category ``io`` and lives from
-     the first to the last step: the caller owns those buffers for the whole inference.
-  4. Any other value is ``temp`` and lives from its producer's step to its last reader's step
-     (inclusive); a value nobody reads lives at its producer's step only.
+  1. Weights and folded values (category ``weight`` / ``folded``) are not runtime buffers.
+  2. Values that alias each other (``alias_of``, written by in-place rules) share one buffer, owned
+     by the value at the end of the alias chain; a view of a weight or of a folded value is folded.
+  3. A buffer holding a state — the output of ``ReadValue`` or the input of ``Assign`` — is category
+     ``state`` and lives from the first to the last step: the runtime keeps variables between runs.
+  4. A buffer holding a model input (``Parameter``) or output (read by ``Result``) is category ``io``
+     and lives from the first to the last step: the caller owns it for the whole inference.
+  5. Any other buffer is ``temp`` and lives from the first step at which one of its values is
+     produced to the last step at which one is read (inclusive); unread values live one step.
 
-Time is the node's position in ``graph.nodes`` (``node.order``). Rules 2-3 win over rule 4.
+Time is the node's position in ``graph.nodes`` (``node.order``). Rules 3-4 win over rule 5.
 
-Reads: ``category`` (weights). Writes: ``category`` and ``lifetime``
-(:data:`~ovmem.passes.keys.LIFETIME`) on every non-weight value.
+Reads: ``category`` (weights, folded), ``alias_of``. Writes: ``category`` and ``lifetime``
+(:data:`~ovmem.passes.keys.LIFETIME`, the buffer's lifetime) on every value that has a buffer.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import attrs
 
 from ovmem.ir.core import Graph, Value
 from ovmem.passes.base import Pass, PassPreconditionError, PassResult
-from ovmem.passes.keys import CATEGORY, LIFETIME, Category, Lifetime
+from ovmem.passes.keys import CATEGORY, LIFETIME, Category, Lifetime, alias_root, fold
 from ovmem.passes.registry import register_pass
 
-__all__ = ["LifetimeAnalysis"]
+__all__ = ["Buffer", "LifetimeAnalysis", "buffers"]
+
+_NO_BUFFER = (Category.WEIGHT, Category.FOLDED)
+
+
+@attrs.frozen
+class Buffer:
+    """One runtime buffer: the values stored in it, its category, size and lifetime."""
+
+    root: Value
+    """The value that owns the buffer (the end of every member's alias chain)."""
+    members: tuple[Value, ...]
+    """Every value stored in the buffer, the root first."""
+    category: Category
+    lifetime: Lifetime
+
+    @property
+    def nbytes(self) -> int | None:
+        """The largest member's size (``None`` if any size is unknown)."""
+        sizes = [v.nbytes for v in self.members]
+        return None if None in sizes else max(sizes)  # type: ignore[type-var]
 
 
 def _pinned(graph: Graph) -> dict[Value, Category]:
@@ -38,10 +62,40 @@ def _pinned(graph: Graph) -> dict[Value, Category]:
     return pinned
 
 
+def _span(value: Value) -> tuple[int, int]:
+    start = value.producer.order if value.producer is not None else 0
+    return start, max((use.node.order for use in value.uses()), default=start)
+
+
+def buffers(graph: Graph) -> Iterator[Buffer]:
+    """The runtime buffers of ``graph`` by rules 1-5, in execution order of their first value."""
+    groups: dict[Value, list[Value]] = {}
+    for value in graph.values():
+        if CATEGORY.get(value, None) in _NO_BUFFER:
+            continue
+        root = alias_root(value)
+        if CATEGORY.get(root, None) in _NO_BUFFER:
+            continue
+        groups.setdefault(root, []).append(value)
+    pinned = _pinned(graph)
+    last = max(len(graph.nodes) - 1, 0)
+    for root, members in groups.items():
+        if root not in members:
+            members.insert(0, root)
+        kinds = {pinned[m] for m in members if m in pinned}
+        if kinds:
+            category = Category.STATE if Category.STATE in kinds else Category.IO
+            lifetime = Lifetime(0, last)
+        else:
+            spans = [_span(m) for m in members]
+            category, lifetime = Category.TEMP, Lifetime(min(s for s, _ in spans), max(e for _, e in spans))
+        yield Buffer(root, tuple(members), category, lifetime)
+
+
 @register_pass
 @attrs.frozen
 class LifetimeAnalysis(Pass):
-    """Assigns every runtime value a category and an inclusive lifetime."""
+    """Groups values into buffers and gives each a category and an inclusive lifetime."""
 
     name = "lifetime"
 
@@ -50,21 +104,14 @@ class LifetimeAnalysis(Pass):
             raise PassPreconditionError("lifetime: node.order must equal the position in graph.nodes")
 
     def call(self, graph: Graph) -> PassResult:
-        last = max(len(graph.nodes) - 1, 0)
-        pinned = _pinned(graph)
         modified = False
-        for value in graph.values():
-            category = CATEGORY.get(value, None)
-            if category is Category.WEIGHT:
-                continue
-            if value in pinned:
-                category, lifetime = pinned[value], Lifetime(0, last)
-            else:
-                start = value.producer.order if value.producer is not None else 0
-                end = max((use.node.order for use in value.uses()), default=start)
-                category, lifetime = Category.TEMP, Lifetime(start, end)
-            if CATEGORY.get(value, None) != category or LIFETIME.get(value, None) != lifetime:
-                CATEGORY.set(value, category)
-                LIFETIME.set(value, lifetime)
-                modified = True
+        for value in graph.values():  # rule 2: views of weights or folded values hold nothing
+            if CATEGORY.get(value, None) not in _NO_BUFFER and CATEGORY.get(alias_root(value), None) in _NO_BUFFER:
+                modified |= fold(value, "view of a weight or folded value")
+        for buffer in buffers(graph):
+            for value in buffer.members:
+                if CATEGORY.get(value, None) != buffer.category or LIFETIME.get(value, None) != buffer.lifetime:
+                    CATEGORY.set(value, buffer.category)
+                    LIFETIME.set(value, buffer.lifetime)
+                    modified = True
         return PassResult(graph, modified)
