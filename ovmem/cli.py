@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import attrs
 
 from ovmem.errors import OvmemError, UsageError
+from ovmem.passes.states import KV_PRECISIONS
 
 __all__ = ["main"]
 
@@ -64,6 +65,8 @@ def _add_model_options(p: argparse.ArgumentParser, *, path_optional: bool) -> No
         "--shape", action="append", default=[], metavar="NAME=D0,D1,...", help="explicit shape of an input (repeatable)"
     )
     p.add_argument("--passes", default=None, metavar="SPEC", help='pass pipeline, e.g. "fold-weights,lifetime"')
+    p.add_argument("--kv-cache-precision", choices=KV_PRECISIONS, default=None, help="KV-cache element type")
+    p.add_argument("--new-tokens", type=_non_negative_int, default=0, help="tokens generated after this run (KV cache)")
     p.add_argument("--print-after-all", action="store_true", help="print the IR after every pass (stderr)")
 
 
@@ -103,11 +106,16 @@ def _model(path: str | None):  # -> ov.Model | str
 
 
 def _pipeline(args: argparse.Namespace):
-    from ovmem.passes import DEFAULT_PIPELINE, PrintAfterInstrument, parse_pipeline
+    from ovmem.passes import DEFAULT_PIPELINE, PrintAfterInstrument, States, parse_pipeline
 
     instruments = [PrintAfterInstrument()] if getattr(args, "print_after_all", False) else []
     spec = DEFAULT_PIPELINE if getattr(args, "passes", None) is None else args.passes
-    return parse_pipeline(spec, instruments=instruments)
+    pipeline = parse_pipeline(spec, instruments=instruments)
+    options = {"new_tokens": getattr(args, "new_tokens", 0)}
+    if getattr(args, "kv_cache_precision", None):
+        options["precision"] = args.kv_cache_precision
+    passes = [attrs.evolve(p, **options) if isinstance(p, States) else p for p in pipeline.passes]
+    return attrs.evolve(pipeline, passes=passes)
 
 
 def _run_analyze(args: argparse.Namespace) -> int:

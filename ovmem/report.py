@@ -16,6 +16,7 @@ from ovmem.ir.core import Graph
 from ovmem.passes.base import PassPreconditionError
 from ovmem.passes.keys import CATEGORY, LIFETIME, Category
 from ovmem.passes.lifetime import Buffer, buffers
+from ovmem.passes.states import STATE_BYTES
 from ovmem.units import format_bytes
 
 __all__ = ["SCHEMA_VERSION", "MemoryReport", "PeakLocation", "format_report", "plan_memory", "temp_requests"]
@@ -137,7 +138,7 @@ def plan_memory(graph: Graph, allocator: Allocator, *, passes: str = "", device:
         allocator=str(allocator),
         passes=passes,
         weights_bytes=sum(v.nbytes or 0 for v in weights),
-        state_bytes=sum(s.type.nbytes or 0 for s in graph.states),
+        state_bytes=sum(STATE_BYTES.get(s, s.type.nbytes or 0) for s in graph.states),
         io_bytes=sum(b.nbytes or 0 for b in io),
         temp_peak_bytes=plan.peak,
         temp_lower_bound_bytes=max((live for _, live in live_profile(requests, allocator.alignment)), default=0),

@@ -87,6 +87,8 @@ class State:
     """The ``ReadValue`` node; its output is the state before this step."""
     assign: Node | None
     """The ``Assign`` node; its input is the state after this step (``None`` if never written)."""
+    meta: dict[str, Any] = attrs.field(factory=dict)
+    """Analysis results; use :class:`~ovmem.ir.meta.MetaKey` accessors."""
 
     @property
     def type(self) -> TensorType:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from ovmem.passes import fold_weights, lifetime  # noqa: F401  (register the built-ins)
+from ovmem.passes import fold_shapes, fold_weights, lifetime, states  # noqa: F401  (register the built-ins)
 from ovmem.passes.base import Pass, PassPreconditionError, PassResult
+from ovmem.passes.fold_shapes import FoldShapes
 from ovmem.passes.fold_weights import FoldWeights
 from ovmem.passes.keys import ALIAS_OF, CATEGORY, FOLDED_BY, LIFETIME, Category, Lifetime, alias_root, fold
 from ovmem.passes.lifetime import Buffer, LifetimeAnalysis, buffers
 from ovmem.passes.pipeline import Instrument, Pipeline, PrintAfterInstrument, TimingInstrument, parse_pipeline
 from ovmem.passes.registry import available_passes, get_pass_class, register_pass
+from ovmem.passes.states import STATE_BYTES, STATE_PRECISION, States
 
-DEFAULT_PIPELINE = "fold-weights,lifetime"
+DEFAULT_PIPELINE = "fold-weights,fold-shapes,states,lifetime"
 """The passes ``ovmem analyze`` runs unless told otherwise."""
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "DEFAULT_PIPELINE",
     "LIFETIME",
     "Category",
+    "FoldShapes",
     "FoldWeights",
     "Instrument",
     "Lifetime",
@@ -30,6 +33,9 @@ __all__ = [
     "PassResult",
     "Pipeline",
     "PrintAfterInstrument",
+    "STATE_BYTES",
+    "STATE_PRECISION",
+    "States",
     "TimingInstrument",
     "alias_root",
     "available_passes",

@@ -9,6 +9,10 @@ key             on          written by / meaning
 ``folded_by``   Value       whoever sets ``folded``: the rule that removed the value's buffer.
 ``alias_of``    Value       in-place passes: the value whose buffer this value reuses.
 ``lifetime``    Value       ``lifetime``: first and last execution step at which its buffer is live.
+``compile_time`` Node       folding passes: the node runs at compile time and reads no buffer at
+                            run time.
+``kernel``      Node        ``fuse``: the node whose fused runtime kernel computes this node; its
+                            inputs are read when that kernel runs.
 ==============  ==========  ======================================================================
 """
 
@@ -18,10 +22,10 @@ import enum
 
 import attrs
 
-from ovmem.ir.core import Value
+from ovmem.ir.core import Node, Value
 from ovmem.ir.meta import MetaKey
 
-__all__ = ["ALIAS_OF", "CATEGORY", "FOLDED_BY", "LIFETIME", "Category", "Lifetime", "alias_root", "fold"]
+__all__ = ["ALIAS_OF", "CATEGORY", "COMPILE_TIME", "FOLDED_BY", "KERNEL", "LIFETIME", "Category", "Lifetime", "alias_root", "fold", "fold_node", "run_step"]
 
 
 class Category(str, enum.Enum):
@@ -57,6 +61,8 @@ CATEGORY: MetaKey[Category] = MetaKey("category", Category, "Which part of the r
 FOLDED_BY: MetaKey[str] = MetaKey("folded_by", str, "The rule that removed the value's runtime buffer.")
 ALIAS_OF: MetaKey[Value] = MetaKey("alias_of", Value, "The value whose buffer this value reuses (in place).")
 LIFETIME: MetaKey[Lifetime] = MetaKey("lifetime", Lifetime, "First and last step at which the value's buffer is live.")
+COMPILE_TIME: MetaKey[bool] = MetaKey("compile_time", bool, "The node runs at compile time, reading no runtime buffer.")
+KERNEL: MetaKey[Node] = MetaKey("kernel", Node, "The node whose fused kernel computes this node at run time.")
 
 
 def fold(value: Value, rule: str) -> bool:
@@ -69,6 +75,22 @@ def fold(value: Value, rule: str) -> bool:
     CATEGORY.set(value, Category.FOLDED)
     FOLDED_BY.set(value, rule)
     return True
+
+
+def fold_node(node: Node, rule: str) -> bool:
+    """Mark ``node`` as computed at compile time and fold its outputs; whether anything changed."""
+    changed = not COMPILE_TIME.get(node, False)
+    COMPILE_TIME.set(node, True)
+    for value in node.outputs:
+        changed |= fold(value, rule)
+    return changed
+
+
+def run_step(node: Node) -> int | None:
+    """The step at which ``node`` reads its inputs at run time; ``None`` if it runs at compile time."""
+    if COMPILE_TIME.get(node, False):
+        return None
+    return KERNEL.get(node, node).order
 
 
 def alias_root(value: Value) -> Value:

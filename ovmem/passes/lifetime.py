@@ -10,10 +10,13 @@ Rules:
      and lives from the first to the last step: the caller owns it for the whole inference.
   5. Any other buffer is ``temp`` and lives from the first step at which one of its values is
      produced to the last step at which one is read (inclusive); unread values live one step.
+  6. A read counts at the step where it really happens: a node fused into a kernel (``kernel``)
+     reads when that kernel runs; a node that runs at compile time (``compile_time``: ``ShapeOf``
+     of a static tensor, say) reads no buffer at all.
 
 Time is the node's position in ``graph.nodes`` (``node.order``). Rules 3-4 win over rule 5.
 
-Reads: ``category`` (weights, folded), ``alias_of``. Writes: ``category`` and ``lifetime``
+Reads: ``category`` (weights, folded), ``alias_of``, ``kernel``, ``compile_time``. Writes: ``category`` and ``lifetime``
 (:data:`~ovmem.passes.keys.LIFETIME`, the buffer's lifetime) on every value that has a buffer.
 """
 
@@ -25,7 +28,7 @@ import attrs
 
 from ovmem.ir.core import Graph, Value
 from ovmem.passes.base import Pass, PassPreconditionError, PassResult
-from ovmem.passes.keys import CATEGORY, LIFETIME, Category, Lifetime, alias_root, fold
+from ovmem.passes.keys import CATEGORY, LIFETIME, Category, Lifetime, alias_root, fold, run_step
 from ovmem.passes.registry import register_pass
 
 __all__ = ["Buffer", "LifetimeAnalysis", "buffers"]
@@ -63,8 +66,10 @@ def _pinned(graph: Graph) -> dict[Value, Category]:
 
 
 def _span(value: Value) -> tuple[int, int]:
-    start = value.producer.order if value.producer is not None else 0
-    return start, max((use.node.order for use in value.uses()), default=start)
+    start = run_step(value.producer) if value.producer is not None else 0
+    start = 0 if start is None else start
+    steps = [step for use in value.uses() if (step := run_step(use.node)) is not None]
+    return start, max(steps, default=start)
 
 
 def buffers(graph: Graph) -> Iterator[Buffer]:
