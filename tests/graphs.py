@@ -65,3 +65,41 @@ def chain(length: int = 4, width: int = 64) -> ov.Model:
     for i in range(length):
         h = named(ops.relu(h), f"relu{i}")
     return ov.Model([ops.result(h)], [x], "chain")
+
+
+def int4_linear(hidden: int = 16, out: int = 32) -> ov.Model:
+    """``y = x @ W^T`` with W stored u4 (asymmetric, per output channel): the NNCF decompression
+    pattern ``Constant(u4) -> Convert(f16) -> Subtract(zp) -> Multiply(scale) -> Convert(f32)``.
+
+    Stored: W ``out*hidden/2`` bytes, zero points ``out/2`` (u4), scales ``out*2`` (f16).
+    """
+    x = named(ops.parameter([-1, -1, hidden], ov.Type.f32, name="x"), "x")
+    w = named(ops.constant(np.full((out, hidden), 3, np.uint8), dtype=ov.Type.u4), "w")
+    zp = named(ops.constant(np.full((out, 1), 8, np.uint8), dtype=ov.Type.u4), "w/zero_point")
+    scale = named(ops.constant(np.full((out, 1), 0.5, np.float16)), "w/scale")
+    centered = named(ops.subtract(ops.convert(w, ov.Type.f16), ops.convert(zp, ov.Type.f16)), "w/subtract")
+    weight = named(ops.convert(named(ops.multiply(centered, scale), "w/multiply"), ov.Type.f32), "w/convert")
+    y = named(ops.matmul(x, weight, False, True), "linear")
+    y.output(0).set_names({"y"})
+    return ov.Model([ops.result(y)], [x], "int4-linear")
+
+
+def shape_arithmetic(hidden: int = 8) -> ov.Model:
+    """``h = Relu(x)``, then ``Reshape(h, [B, S*hidden])`` with the target built from ``ShapeOf(h)``,
+    and a ``[1, 1, S, S]`` f32 causal mask from ``Range(S)`` (a real runtime tensor) added to
+    ``MatMul(h, h^T)``."""
+    x = named(ops.parameter([-1, -1, hidden], ov.Type.f32, name="x"), "x")
+    h = named(ops.relu(x), "h")
+    shape = named(ops.shape_of(h), "h/shape")
+    batch = named(ops.gather(shape, ops.constant([0]), ops.constant(0)), "h/batch")
+    seq = named(ops.gather(shape, ops.constant([1]), ops.constant(0)), "h/seq")
+    flat = named(ops.multiply(seq, ops.constant([hidden], ov.Type.i64)), "h/flat")
+    target = named(ops.concat([batch, flat], 0), "h/target")
+    reshaped = named(ops.reshape(h, target, False), "reshaped")
+    length = named(ops.squeeze(seq, ops.constant(0)), "seq/scalar")
+    positions = named(ops.range(ops.constant(0, ov.Type.i64), length, ops.constant(1, ov.Type.i64), "i64"), "positions")
+    rows = named(ops.unsqueeze(positions, [0, 1, 3]), "rows")  # [1,1,S,1]
+    cols = named(ops.unsqueeze(positions, [0, 1, 2]), "cols")  # [1,1,1,S]
+    mask = named(ops.select(ops.less_equal(cols, rows), ops.constant(np.float32(0)), ops.constant(np.float32(-1e4))), "mask")
+    scores = named(ops.add(ops.unsqueeze(ops.matmul(h, h, False, True), [1]), mask), "scores")
+    return ov.Model([ops.result(reshaped), ops.result(scores)], [x], "shape-arithmetic")

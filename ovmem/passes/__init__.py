@@ -6,7 +6,20 @@ from ovmem.passes import fold_shapes, fold_weights, lifetime, states  # noqa: F4
 from ovmem.passes.base import Pass, PassPreconditionError, PassResult
 from ovmem.passes.fold_shapes import FoldShapes
 from ovmem.passes.fold_weights import FoldWeights
-from ovmem.passes.keys import ALIAS_OF, CATEGORY, FOLDED_BY, LIFETIME, Category, Lifetime, alias_root, fold
+from ovmem.passes.keys import (
+    ALIAS_OF,
+    CATEGORY,
+    COMPILE_TIME,
+    FOLDED_BY,
+    KERNEL,
+    LIFETIME,
+    Category,
+    Lifetime,
+    alias_root,
+    fold,
+    fold_node,
+    run_step,
+)
 from ovmem.passes.lifetime import Buffer, LifetimeAnalysis, buffers
 from ovmem.passes.pipeline import Instrument, Pipeline, PrintAfterInstrument, TimingInstrument, parse_pipeline
 from ovmem.passes.registry import available_passes, get_pass_class, register_pass
@@ -18,7 +31,9 @@ DEFAULT_PIPELINE = "fold-weights,fold-shapes,states,lifetime"
 __all__ = [
     "ALIAS_OF",
     "CATEGORY",
+    "COMPILE_TIME",
     "FOLDED_BY",
+    "KERNEL",
     "Buffer",
     "DEFAULT_PIPELINE",
     "LIFETIME",
@@ -41,7 +56,9 @@ __all__ = [
     "available_passes",
     "buffers",
     "fold",
+    "fold_node",
     "get_pass_class",
     "parse_pipeline",
     "register_pass",
+    "run_step",
 ]
