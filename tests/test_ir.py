@@ -144,7 +144,7 @@ def test_small_constants_keep_their_data_and_weights_do_not():
 
 def test_dump_matches_golden():
     graph = lift(mlp(), seq_len=4)
-    graph = parse_pipeline("fold-weights,lifetime")(graph).graph
+    graph = parse_pipeline("fold-weights,placement,lifetime")(graph).graph
     text = graph.dump()
     golden = GOLDEN / "mlp_seq4.txt"
     if not golden.exists():

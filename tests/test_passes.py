@@ -48,7 +48,7 @@ def test_fold_weights_marks_constants_and_reports_modified_once():
 
 def test_lifetime_spans_producer_to_last_reader():
     graph = lift(mlp(), seq_len=4)
-    parse_pipeline("fold-weights,lifetime")(graph)
+    parse_pipeline("fold-weights,placement,lifetime")(graph)
     nodes = _by_name(graph)
     fc1, act, fc2 = nodes["fc1"], nodes["act"], nodes["fc2"]
     assert LIFETIME.get(fc1.outputs[0]) == Lifetime(fc1.order, act.order)
@@ -62,7 +62,7 @@ def test_lifetime_spans_producer_to_last_reader():
 
 def test_states_are_pinned_and_not_temporaries():
     graph = lift(kv_cache(), seq_len=4, past_len=2)
-    parse_pipeline("fold-weights,lifetime")(graph)
+    parse_pipeline("fold-weights,placement,lifetime")(graph)
     (state,) = graph.states
     last = len(graph.nodes) - 1
     for value in (state.read.outputs[0], state.assign.inputs[0]):
@@ -95,9 +95,9 @@ def test_lifetime_requires_consistent_order():
 def test_pipeline_runs_in_order_with_instruments():
     graph = lift(mlp(), seq_len=2)
     timing, out = TimingInstrument(), io.StringIO()
-    result = parse_pipeline("fold-weights,lifetime", instruments=[timing, PrintAfterInstrument(out)])(graph)
+    result = parse_pipeline("fold-weights,placement,lifetime", instruments=[timing, PrintAfterInstrument(out)])(graph)
     assert result.modified
-    assert [name for name, _ in timing.timings] == ["fold-weights", "lifetime"]
+    assert [name for name, _ in timing.timings] == ["fold-weights", "placement", "lifetime"]
     assert all(seconds >= 0 for _, seconds in timing.timings)
     text = out.getvalue()
     assert text.index("// after fold-weights") < text.index("// after lifetime")
@@ -211,7 +211,7 @@ def test_aliases_share_one_buffer_spanning_all_of_them():
     graph = lift(mlp(), seq_len=4)
     nodes = _by_name(graph)
     fc1, act = nodes["fc1"].outputs[0], nodes["act"].outputs[0]
-    FoldWeights()(graph)
+    parse_pipeline("fold-weights,placement")(graph)
     ALIAS_OF.set(act, fc1)  # Relu writes in place over its input
     LifetimeAnalysis()(graph)
     temps = [b for b in buffers(graph) if b.category is Category.TEMP]
@@ -226,7 +226,7 @@ def test_alias_of_an_output_is_pinned_and_view_of_a_weight_is_folded():
 
     graph = lift(mlp(), seq_len=4)
     nodes = _by_name(graph)
-    FoldWeights()(graph)
+    parse_pipeline("fold-weights,placement")(graph)
     ALIAS_OF.set(nodes["act"].outputs[0], nodes["x"].outputs[0])  # pretend: written over the input
     ALIAS_OF.set(nodes["fc1"].outputs[0], nodes["w1"].outputs[0])  # pretend: a view of a weight
     LifetimeAnalysis()(graph)

@@ -48,7 +48,7 @@ def test_state_bytes_count_the_cache_after_the_run():
 
 
 def test_temp_requests_follow_lifetimes():
-    graph = parse_pipeline("fold-weights,lifetime")(lift(mlp(), seq_len=4)).graph
+    graph = parse_pipeline("fold-weights,placement,lifetime")(lift(mlp(), seq_len=4)).graph
     requests, temps = temp_requests(graph)
     assert [b.root.name for b in temps] == ["fc1:0", "act:0"]
     assert [(r.size, r.start, r.end) for r in requests] == [(512, 2, 3), (512, 3, 5)]

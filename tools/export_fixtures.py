@@ -24,27 +24,32 @@ How to run (needs a separate venv, NOT the ovmem runtime venv)::
     /path/to/venv-with-optimum/bin/python tools/export_fixtures.py --big --out /work/bigmodels \\
         --only qwen2-0.5b-f16 qwen2-0.5b-int4                                 # real-width local validation models
 
-Packages (the versions this was last run with; the future ``export`` extra)::
+Packages (the versions the committed fixtures were exported with; the ``export`` extra
+of pyproject.toml lists them, except optimum-intel, see below)::
 
     torch==2.13.0 (CPU build)   transformers==4.57.6   optimum==2.3.0
     optimum-intel==2.2.0        openvino==2026.4.1     openvino-tokenizers==2026.4.1.0
     nncf==3.4.0 (only for the int4/int8 entries)
 
-Install them so that pip cannot replace the CPU torch::
+Install them so that pip cannot replace the CPU torch (run from the repository root)::
 
     python -m venv VENV
-    VENV/bin/pip install torch==2.13.0          # the CPU build (CPU wheel / CPU index)
-    VENV/bin/pip install torch==2.13.0 optimum==2.3.0 transformers==4.57.6 nncf==3.4.0 \
-        openvino==2026.4.1 openvino-tokenizers==2026.4.1.0 "huggingface-hub<1.22" "requests>=2.33" setuptools
+    VENV/bin/pip install torch==2.13.0          # the CPU build (CPU wheel / CPU index) FIRST
+    VENV/bin/pip install -e '.[export]'          # pinned list; torch==2.13.0 is already met
     VENV/bin/pip install --no-deps optimum-intel==2.2.0
+
+(``.[export]`` is, spelled out: ``torch==2.13.0 transformers==4.57.6 optimum==2.3.0
+nncf==3.4.0 openvino==2026.4.1 openvino-tokenizers==2026.4.1.0 "huggingface-hub>=0.34,<1.0"
+"requests>=2.33,<3" setuptools``, i.e. optimum-intel 2.2.0's requirements minus torchvision.)
 
 Why ``--no-deps``: optimum-intel 2.2.0 requires ``torchvision``; pip picks the
 newest one, which pins the newest torch (a multi-GB CUDA build).  With torch
 pinned it picks the matching PyPI torchvision, a CUDA build whose ops fail to load
 next to the CPU torch, and then ``import torchvision`` raises ("operator
-torchvision::nms does not exist") and takes ``transformers``' model imports down
-with it (``Could not import module 'LlamaForCausalLM'``).  Text-LLM exports never
-need torchvision, so leave it out (``pip check`` then reports it missing; fine).
+torchvision::nms does not exist") and takes ``transformers``' lazy imports down
+with it (``Could not import module 'AutoProcessor'`` / ``'LlamaForCausalLM'``), so
+the export fails.  Text-LLM exports never need torchvision, so leave it out
+(``pip check`` then reports it missing; fine).
 With access to PyTorch's CPU index, ``torchvision==0.28.0`` from there is fine too.
 
 Fixtures in ``FIXTURES`` are exported by default; ``BIG_MODELS`` are real-width
@@ -167,6 +172,43 @@ _TINY_QWEN2 = dict(
     use_sliding_window=False,
 )
 
+# Phi-3 (Phi-3-mini style: fused qkv_proj / gate_up_proj, untied lm_head), tiny widths.
+# Phi3Config defaults bos/eos/pad to 1/32000/32000; ids must lie inside the 256-token vocab.
+_TINY_PHI3 = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    vocab_size=256,
+    max_position_embeddings=512,
+    original_max_position_embeddings=512,
+    bos_token_id=1,
+    eos_token_id=2,
+    pad_token_id=2,
+    tie_word_embeddings=False,
+)
+
+# Gemma 3 text decoder (model_type gemma3_text): explicit head_dim, q/k norms, tied embeddings,
+# one sliding-window layer (window 32, local RoPE base) then one full-attention layer.
+_TINY_GEMMA3_TEXT = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    head_dim=16,
+    query_pre_attn_scalar=16,
+    vocab_size=256,
+    max_position_embeddings=512,
+    sliding_window=32,
+    layer_types=["sliding_attention", "full_attention"],
+    pad_token_id=0,
+    eos_token_id=1,
+    bos_token_id=2,
+    tie_word_embeddings=True,
+)
+
 # Real Qwen2-0.5B shape (https://huggingface.co/Qwen/Qwen2-0.5B config), random weights.
 _QWEN2_0_5B = dict(
     hidden_size=896,
@@ -188,6 +230,11 @@ _QWEN2_0_5B = dict(
 
 # optimum-intel's own default int4 config (_DEFAULT_4BIT_WQ_CONFIG), spelled out.
 INT4_ASYM_G128 = {"bits": 4, "sym": False, "group_size": 128, "ratio": 1.0}
+# The same at tiny widths: group 16 divides every MatMul input dim (64, 128), ratio 1.0
+# sends every such MatMul to int4 (NNCF keeps the embedding / lm_head in int8 backup precision).
+INT4_ASYM_G16 = {"bits": 4, "sym": False, "group_size": 16, "ratio": 1.0}
+# `--weight-format int8`: per-channel asymmetric int8, every weight incl. embedding / lm_head.
+INT8_ASYM = {"bits": 8, "sym": False}
 
 FIXTURES: Dict[str, Fixture] = {
     f.name: f
@@ -203,6 +250,32 @@ FIXTURES: Dict[str, Fixture] = {
             description="Qwen2, 2 layers, hidden 64, GQA 4q/2kv heads, vocab 256, tied embeddings, fp16 weights",
             config_class="Qwen2Config",
             config_kwargs=_TINY_QWEN2,
+        ),
+        Fixture(
+            name="tiny-phi3-f16",
+            description="Phi-3, 2 layers, hidden 64, GQA 4q/2kv heads, fused qkv/gate_up, vocab 256, fp16 weights",
+            config_class="Phi3Config",
+            config_kwargs=_TINY_PHI3,
+        ),
+        Fixture(
+            name="tiny-gemma3-text-f16",
+            description="Gemma 3 text, 2 layers (sliding 32 + full), hidden 64, 4q/2kv heads of 16, vocab 256, fp16",
+            config_class="Gemma3TextConfig",
+            config_kwargs=_TINY_GEMMA3_TEXT,
+        ),
+        Fixture(
+            name="tiny-qwen2-int4",
+            description="tiny-qwen2 config, NNCF int4 asym group 16 (ratio 1.0), bf16 checkpoint",
+            config_class="Qwen2Config",
+            config_kwargs=_TINY_QWEN2,
+            weights=INT4_ASYM_G16,
+        ),
+        Fixture(
+            name="tiny-llama-int8",
+            description="tiny-llama config, NNCF int8 asym per-channel weights, bf16 checkpoint",
+            config_class="LlamaConfig",
+            config_kwargs=_TINY_LLAMA,
+            weights=INT8_ASYM,
         ),
     ]
 }
@@ -405,7 +478,7 @@ def main(argv: Optional[list] = None) -> int:
                 w = fx.weights if isinstance(fx.weights, str) else "nncf " + ",".join(
                     f"{k}={v}" for k, v in fx.weights.items()
                 )
-                print(f"  {fx.name:<18} {fx.config_class:<14} {w:<40} {fx.description}")
+                print(f"  {fx.name:<20} {fx.config_class:<16} {w:<40} {fx.description}")
         return 0
 
     names = args.only or list(table)

@@ -21,8 +21,11 @@ def _short(value: Any, limit: int = 48) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+_HIDDEN_META = {"declared_shape", "constant_storage"}  # run-specific or noisy; the type says what matters
+
+
 def _meta(meta: dict[str, Any]) -> str:
-    return "".join(f" {key}={_ref(meta[key])}" for key in sorted(meta))
+    return "".join(f" {key}={_ref(meta[key])}" for key in sorted(meta) if key not in _HIDDEN_META)
 
 
 def _ref(value: Any) -> str:

@@ -19,10 +19,11 @@ import openvino as ov
 
 from ovmem.errors import ModelError, UsageError
 from ovmem.ir.core import Graph, State, Value
+from ovmem.ir.meta import MetaKey
 from ovmem.ir.specialize import STATE_READ_PREFIX, STATE_WRITE_PREFIX, Specialization, specialize
 from ovmem.ir.types import DYNAMIC, TensorType
 
-__all__ = ["SMALL_CONSTANT_ELEMENTS", "lift", "read_model", "resolve_model_path"]
+__all__ = ["CONSTANT_STORAGE", "DECLARED_SHAPE", "SMALL_CONSTANT_ELEMENTS", "lift", "read_model", "resolve_model_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,19 @@ SMALL_CONSTANT_ELEMENTS = 64
 arithmetic needs it; large weights are never copied)."""
 
 DEFAULT_MODEL_FILE = "openvino_model.xml"
+
+DECLARED_SHAPE: MetaKey[tuple] = MetaKey(
+    "declared_shape",
+    tuple,
+    "The value's shape as the model declares it, before specialisation (-1 where dynamic): the runtime "
+    "compiles the model as declared, and some of its rules (in-place Concat, say) look at that.",
+)
+CONSTANT_STORAGE: MetaKey[tuple] = MetaKey(
+    "constant_storage",
+    tuple,
+    "(address, bytes) of a Constant's data as OpenVINO holds it: the IR serializer stores identical "
+    "constants once in the .bin and reading maps them to one place, so equal storage means one copy.",
+)
 
 
 def resolve_model_path(path: str | os.PathLike[str]) -> Path:
@@ -84,6 +98,15 @@ def _tensor_type(output: ov.Output) -> TensorType:
         return TensorType(output.get_element_type().get_type_name(), (DYNAMIC,))
     dims = [d.get_length() if d.is_static else DYNAMIC for d in pshape]
     return TensorType(output.get_element_type().get_type_name(), dims)
+
+
+def _storage(op: ov.Node) -> tuple[int, int] | None:
+    """Address and size of a constant's bytes: constants the IR stores once share them."""
+    try:
+        tensor = op.get_tensor_view()
+        return int(tensor.data.ctypes.data), int(tensor.get_byte_size())
+    except Exception:  # strings and exotic types have no flat buffer view
+        return None
 
 
 def _attributes(op: ov.Node) -> dict[str, Any]:
@@ -143,6 +166,7 @@ def lift(
     else:
         source = resolve_model_path(model_or_path)
         model = read_model(source, core)
+    declared = _declared_shapes(model)
     state_info = specialize(model, spec)
 
     graph = Graph(_display_name(source) if source else model.get_friendly_name() or "model")
@@ -185,8 +209,12 @@ def lift(
             output_names=names,
             attributes=attributes,
         )
+        if op_type == "Constant" and (storage := _storage(op)) is not None:
+            CONSTANT_STORAGE.set(node.outputs[0], storage)
         for o, value in zip(outputs, node.outputs):
             values[(op.get_instance_id(), o.get_index())] = value
+            if (op.get_instance_id(), o.get_index()) in declared:
+                DECLARED_SHAPE.set(value, declared[(op.get_instance_id(), o.get_index())])
         if op_type == "ReadValue":
             reads[attributes["variable_id"]] = node
         elif op_type == "Assign":
@@ -201,6 +229,19 @@ def lift(
         logger.warning("%d values keep dynamic shapes after specialisation (first: %s)", len(dynamic), dynamic[0])
     graph.meta["dynamic_values"] = len(dynamic)
     return graph
+
+
+def _declared_shapes(model: ov.Model) -> dict[tuple[int, int], tuple[int, ...]]:
+    """Each output's shape as the model declares it, before specialisation (-1 where dynamic)."""
+    shapes = {}
+    for op in model.get_ordered_ops():
+        for o in op.outputs():
+            pshape = o.get_partial_shape()
+            if pshape.rank.is_static:
+                shapes[(op.get_instance_id(), o.get_index())] = tuple(
+                    d.get_length() if d.is_static else DYNAMIC for d in pshape
+                )
+    return shapes
 
 
 def _display_name(xml: Path) -> str:

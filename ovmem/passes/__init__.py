@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ovmem.passes import fold_shapes, fold_weights, lifetime, states  # noqa: F401  (register the built-ins)
+from ovmem.passes import fold_shapes, fold_weights, lifetime, placement, states  # noqa: F401  (register the built-ins)
 from ovmem.passes.base import Pass, PassPreconditionError, PassResult
 from ovmem.passes.fold_shapes import FoldShapes
 from ovmem.passes.fold_weights import FoldWeights
@@ -15,6 +15,7 @@ from ovmem.passes.keys import (
     LIFETIME,
     Category,
     Lifetime,
+    alias,
     alias_root,
     fold,
     fold_node,
@@ -22,10 +23,11 @@ from ovmem.passes.keys import (
 )
 from ovmem.passes.lifetime import Buffer, LifetimeAnalysis, buffers
 from ovmem.passes.pipeline import Instrument, Pipeline, PrintAfterInstrument, TimingInstrument, parse_pipeline
+from ovmem.passes.placement import Placement
 from ovmem.passes.registry import available_passes, get_pass_class, register_pass
 from ovmem.passes.states import STATE_BYTES, STATE_PRECISION, States
 
-DEFAULT_PIPELINE = "fold-weights,fold-shapes,states,lifetime"
+DEFAULT_PIPELINE = "fold-weights,fold-shapes,states,placement,lifetime"
 """The passes ``ovmem analyze`` runs unless told otherwise."""
 
 __all__ = [
@@ -46,12 +48,14 @@ __all__ = [
     "Pass",
     "PassPreconditionError",
     "PassResult",
+    "Placement",
     "Pipeline",
     "PrintAfterInstrument",
     "STATE_BYTES",
     "STATE_PRECISION",
     "States",
     "TimingInstrument",
+    "alias",
     "alias_root",
     "available_passes",
     "buffers",

@@ -5,7 +5,9 @@ Rules:
      types (u4, i4, nf4, f4e2m1) packed, so a compressed model counts what its ``.bin`` holds —
      including the scales and zero points, which are constants too.
   2. A constant read by several nodes (tied embeddings read by ``Gather`` and the LM head) is one
-     value, so it counts once.
+     value, so it counts once; and ``Constant`` nodes whose data OpenVINO stores once (the IR
+     serializer writes identical constants once to the ``.bin``, and reading maps them to the same
+     bytes) count once too — the later ones are folded by rule ``fold-weights.shared-storage``.
   3. A value computed from weights alone — a decompression subgraph (``Convert`` → ``Subtract``
      zero point → ``Multiply`` scale → ``Reshape``) or an f16 weight's ``Convert`` to f32 — is no
      runtime buffer: OpenVINO marks decompression subgraphs and fuses them into the consuming
@@ -25,7 +27,8 @@ import attrs
 
 from ovmem.ir.core import Graph, Node
 from ovmem.passes.base import Pass, PassResult
-from ovmem.passes.keys import CATEGORY, Category, fold_node
+from ovmem.ir.lift import CONSTANT_STORAGE
+from ovmem.passes.keys import CATEGORY, Category, fold, fold_node
 from ovmem.passes.registry import register_pass
 
 __all__ = ["NOT_FOLDABLE", "FoldWeights"]
@@ -55,12 +58,18 @@ class FoldWeights(Pass):
     def call(self, graph: Graph) -> PassResult:
         modified = False
         derived: set[Node] = set()
+        stored: set[tuple] = set()
         for node in graph.nodes:
             if node.op_type == "Constant":
-                for value in node.outputs:
-                    if CATEGORY.get(value, None) is not Category.WEIGHT:
-                        CATEGORY.set(value, Category.WEIGHT)
-                        modified = True
+                value = node.outputs[0]
+                storage = CONSTANT_STORAGE.get(value, None)
+                if storage is not None and storage[1] and storage in stored:
+                    modified |= fold(value, "fold-weights.shared-storage")
+                elif CATEGORY.get(value, None) is not Category.WEIGHT:
+                    CATEGORY.set(value, Category.WEIGHT)
+                    modified = True
+                if storage is not None:
+                    stored.add(storage)
             elif self.decompression and _from_weights_only(node, derived):
                 derived.add(node)
                 modified |= fold_node(node, "fold-weights.decompression")

@@ -25,7 +25,7 @@ import attrs
 from ovmem.ir.core import Node, Value
 from ovmem.ir.meta import MetaKey
 
-__all__ = ["ALIAS_OF", "CATEGORY", "COMPILE_TIME", "FOLDED_BY", "KERNEL", "LIFETIME", "Category", "Lifetime", "alias_root", "fold", "fold_node", "run_step"]
+__all__ = ["ALIAS_OF", "CATEGORY", "COMPILE_TIME", "FOLDED_BY", "KERNEL", "LIFETIME", "Category", "Lifetime", "alias", "alias_root", "fold", "fold_node", "run_step"]
 
 
 class Category(str, enum.Enum):
@@ -91,6 +91,15 @@ def run_step(node: Node) -> int | None:
     if COMPILE_TIME.get(node, False):
         return None
     return KERNEL.get(node, node).order
+
+
+def alias(value: Value, target: Value) -> bool:
+    """Make ``value`` share ``target``'s buffer (merging their alias groups); whether anything changed."""
+    a, b = alias_root(value), alias_root(target)
+    if a is b:
+        return False
+    ALIAS_OF.set(a, b)
+    return True
 
 
 def alias_root(value: Value) -> Value:

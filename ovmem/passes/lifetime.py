@@ -4,10 +4,10 @@ Rules:
   1. Weights and folded values (category ``weight`` / ``folded``) are not runtime buffers.
   2. Values that alias each other (``alias_of``, written by in-place rules) share one buffer, owned
      by the value at the end of the alias chain; a view of a weight or of a folded value is folded.
-  3. A buffer holding a state — the output of ``ReadValue`` or the input of ``Assign`` — is category
-     ``state`` and lives from the first to the last step: the runtime keeps variables between runs.
-  4. A buffer holding a model input (``Parameter``) or output (read by ``Result``) is category ``io``
-     and lives from the first to the last step: the caller owns it for the whole inference.
+  3. A buffer holding a value that ``placement`` pinned as ``state`` is category ``state`` and lives
+     from the first to the last step: the runtime keeps variables between runs.
+  4. A buffer holding a value pinned as ``io`` (a model input or output) is category ``io`` and lives
+     from the first to the last step: the caller owns it for the whole inference.
   5. Any other buffer is ``temp`` and lives from the first step at which one of its values is
      produced to the last step at which one is read (inclusive); unread values live one step.
   6. A read counts at the step where it really happens: a node fused into a kernel (``kernel``)
@@ -16,7 +16,7 @@ Rules:
 
 Time is the node's position in ``graph.nodes`` (``node.order``). Rules 3-4 win over rule 5.
 
-Reads: ``category`` (weights, folded), ``alias_of``, ``kernel``, ``compile_time``. Writes: ``category`` and ``lifetime``
+Reads: ``category`` (weights, folded, pinned), ``alias_of``, ``kernel``, ``compile_time``. Writes: ``category`` and ``lifetime``
 (:data:`~ovmem.passes.keys.LIFETIME`, the buffer's lifetime) on every value that has a buffer.
 """
 
@@ -34,6 +34,7 @@ from ovmem.passes.registry import register_pass
 __all__ = ["Buffer", "LifetimeAnalysis", "buffers"]
 
 _NO_BUFFER = (Category.WEIGHT, Category.FOLDED)
+_PINNED = (Category.STATE, Category.IO)
 
 
 @attrs.frozen
@@ -54,17 +55,6 @@ class Buffer:
         return None if None in sizes else max(sizes)  # type: ignore[type-var]
 
 
-def _pinned(graph: Graph) -> dict[Value, Category]:
-    pinned: dict[Value, Category] = {}
-    for value in graph.inputs + graph.outputs:
-        pinned[value] = Category.IO
-    for state in graph.states:
-        pinned[state.read.outputs[0]] = Category.STATE
-        if state.assign is not None:
-            pinned[state.assign.inputs[0]] = Category.STATE
-    return pinned
-
-
 def _span(value: Value) -> tuple[int, int]:
     start = run_step(value.producer) if value.producer is not None else 0
     start = 0 if start is None else start
@@ -82,12 +72,11 @@ def buffers(graph: Graph) -> Iterator[Buffer]:
         if CATEGORY.get(root, None) in _NO_BUFFER:
             continue
         groups.setdefault(root, []).append(value)
-    pinned = _pinned(graph)
     last = max(len(graph.nodes) - 1, 0)
     for root, members in groups.items():
         if root not in members:
             members.insert(0, root)
-        kinds = {pinned[m] for m in members if m in pinned}
+        kinds = {c for m in members if (c := CATEGORY.get(m, None)) in _PINNED}
         if kinds:
             category = Category.STATE if Category.STATE in kinds else Category.IO
             lifetime = Lifetime(0, last)
