@@ -1,0 +1,147 @@
+"""``inplace``: outputs that the runtime writes into an existing buffer instead of a new one.
+
+Each rule is an option (``inplace{eltwise=false}``); the defaults follow the OpenVINO CPU plugin,
+which compiles LLMs with dynamic shapes (sources in ``docs/passes.md``):
+
+  1. ``view`` (on): ``Reshape``, ``Squeeze`` and ``Unsqueeze`` reinterpret their input; the output
+     is the same buffer (``Reshape::initSupportedPrimitiveDescriptors``: in place, dynamic shapes
+     included, unless the input is a constant — then the view is folded with it).
+  2. ``concat`` (on): ``Concat`` gathers its inputs in place — each input is written straight into
+     its slice of the output — when every declared dimension before the axis is a static 1 and the
+     axis dimension is static, and no input is a constant, a model input or a state
+     (``Concat::getSupportedDescriptors``). Inputs and output then share one buffer.
+  3. ``split`` (on): ``Split`` / ``VariadicSplit`` outputs are views of the input under the same
+     condition on the declared input shape (``Split::initSupportedPrimitiveDescriptors``).
+  4. ``eltwise`` (``auto``: only where the declared shapes are static, as the plugin's
+     ``Eltwise::canBeInPlace`` refuses dynamic nodes): an elementwise op writes over its first input
+     when every input has this op as its only reader, the first input is not a model input, and it
+     has the output's shape and element type.
+  5. ``rope`` (off): the fused rotate-half RoPE (``fuse.rope``) writes over its input. The CPU
+     plugin's ``RoPE`` node writes a new tensor (it also absorbs the transpose); switch it on to
+     model a runtime that rotates in place.
+
+Reads: ``category``, ``declared_shape``, ``kernel`` and ``folded_by`` (rule 5). Writes: ``alias_of``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from ovmem.ir.core import Graph, Node, Value
+from ovmem.ir.lift import DECLARED_SHAPE
+from ovmem.passes.base import Pass, PassResult
+from ovmem.passes.keys import CATEGORY, FOLDED_BY, KERNEL, Category, alias
+from ovmem.passes.registry import register_pass
+
+__all__ = ["ELTWISE_OPS", "VIEW_OPS", "InPlace"]
+
+VIEW_OPS = frozenset({"Reshape", "Squeeze", "Unsqueeze"})
+ELTWISE_OPS = frozenset({
+    "Add", "Subtract", "Multiply", "Divide", "Maximum", "Minimum", "Power", "SquaredDifference", "Mod",
+    "FloorMod", "Abs", "Clamp", "Exp", "Log", "Relu", "Sigmoid", "Tanh", "Swish", "Gelu", "HSwish",
+    "HSigmoid", "Mish", "SoftPlus", "Elu", "Sqrt", "Negative", "Erf", "Floor", "Ceiling", "Sin", "Cos",
+})  # fmt: skip
+_NOT_A_BUFFER = (Category.WEIGHT, Category.FOLDED)
+
+
+def _buffer(value: Value) -> bool:
+    return CATEGORY.get(value, None) not in _NOT_A_BUFFER
+
+
+def _axis(node: Node, rank: int) -> int | None:
+    axis = node.attributes.get("axis")
+    if axis is None and len(node.inputs) > 1:  # Split/VariadicSplit take the axis as an input
+        value = node.inputs[1].producer.attributes.get("value") if node.inputs[1].producer else None
+        axis = None if value is None else int(value.reshape(-1)[0])
+    if axis is None:
+        return None
+    axis = int(axis)
+    return axis + rank if axis < 0 else axis
+
+
+def _leading_ones(value: Value, axis: int | None) -> bool:
+    """Every declared dimension before ``axis`` is a static 1 and the axis dimension is static."""
+    declared = DECLARED_SHAPE.get(value, None)
+    if axis is None or declared is None or axis >= len(declared):
+        return False
+    return all(d == 1 for d in declared[:axis]) and declared[axis] >= 0
+
+
+def _static(node: Node) -> bool:
+    values = [*node.inputs, *node.outputs]
+    return all(-1 not in DECLARED_SHAPE.get(v, (-1,)) for v in values)
+
+
+@register_pass
+@attrs.frozen
+class InPlace(Pass):
+    """Aliases outputs to the buffers the runtime writes them into."""
+
+    name = "inplace"
+    view: bool = True
+    concat: bool = True
+    split: bool = True
+    eltwise: Literal["auto", "on", "off"] = "auto"
+    rope: bool = False
+
+    def call(self, graph: Graph) -> PassResult:
+        pinned = {*graph.inputs, *(s.read.outputs[0] for s in graph.states)}
+        modified = False
+        for node in graph.nodes:
+            out = node.outputs[0] if node.outputs else None
+            if out is None or not _buffer(out):
+                continue
+            if self.view and node.op_type in VIEW_OPS and _buffer(node.inputs[0]):
+                modified |= alias(out, node.inputs[0])
+            elif self.concat and node.op_type == "Concat" and self._concat_in_place(node, pinned):
+                for value in node.inputs:
+                    modified |= alias(value, out)
+            elif self.split and node.op_type in ("Split", "VariadicSplit") and self._split_in_place(node):
+                for value in node.outputs:
+                    modified |= alias(value, node.inputs[0])
+            elif node.op_type in ELTWISE_OPS and self._eltwise_in_place(node, pinned):
+                modified |= alias(out, node.inputs[0])
+        if self.rope:
+            modified |= self._rope(graph)
+        return PassResult(graph, modified)
+
+    def _concat_in_place(self, node: Node, pinned: set[Value]) -> bool:
+        out = node.outputs[0]
+        inputs = node.inputs
+        return (
+            len(set(inputs)) == len(inputs)
+            and all(_buffer(v) and v not in pinned and v.nbytes for v in inputs)
+            and _leading_ones(out, _axis(node, len(out.type.shape)))
+        )
+
+    def _split_in_place(self, node: Node) -> bool:
+        source = node.inputs[0]
+        return _buffer(source) and _leading_ones(source, _axis(node, len(source.type.shape)))
+
+    def _eltwise_in_place(self, node: Node, pinned: set[Value]) -> bool:
+        if self.eltwise == "off" or (self.eltwise == "auto" and not _static(node)):
+            return False
+        first, out = node.inputs[0], node.outputs[0]
+        return (
+            _buffer(first)
+            and first not in pinned
+            and first.type == out.type
+            and all(len(v.uses()) == 1 for v in node.inputs if _buffer(v))
+        )
+
+    def _rope(self, graph: Graph) -> bool:
+        """Rule 5: alias each fused RoPE's output to the external input of its size."""
+        regions: dict[Node, list[Node]] = {}
+        for node in graph.nodes:
+            if node.outputs and FOLDED_BY.get(node.outputs[0], "") == "fuse.rope":
+                regions.setdefault(KERNEL.get(node), []).append(node)
+        modified = False
+        for root, inner in regions.items():
+            members = {root, *inner}
+            outside = [v for n in members for v in n.inputs if v.producer not in members and _buffer(v)]
+            same = [v for v in outside if v.type == root.outputs[0].type and v not in graph.inputs]
+            if same:
+                modified |= alias(root.outputs[0], same[0])
+        return modified

@@ -1,0 +1,117 @@
+"""``inplace``: each rule on and off, with the runtime's conditions (declared shapes, readers)."""
+
+from __future__ import annotations
+
+import numpy as np
+import openvino as ov
+import openvino.opset13 as ops
+import pytest
+from graphs import named
+
+from ovmem.ir import lift
+from ovmem.passes import ALIAS_OF, Category, alias_root, buffers, parse_pipeline
+
+
+def _run(model: ov.Model, spec: str = "inplace", seq_len: int = 4):
+    graph = lift(model, seq_len=seq_len)
+    parse_pipeline(f"fold-weights,fold-shapes,{spec},placement,lifetime")(graph)
+    return graph, {n.name: n.outputs[0] for n in graph.nodes if n.outputs}
+
+
+def _temps(graph):
+    return [b for b in buffers(graph) if b.category is Category.TEMP]
+
+
+def _view_model() -> ov.Model:
+    x = named(ops.parameter([-1, -1, 8], ov.Type.f32, name="x"), "x")
+    a = named(ops.relu(x), "a")
+    r = named(ops.reshape(a, ops.constant([0, -1], ov.Type.i64), True), "r")
+    b = named(ops.relu(r), "b")
+    return ov.Model([ops.result(b)], [x])
+
+
+def test_views_share_their_input_buffer():
+    graph, v = _run(_view_model())
+    assert alias_root(v["r"]) is v["a"]
+    (temp,) = [b for b in _temps(graph) if v["a"] in b.members]
+    assert temp.members == (v["a"], v["r"])
+    assert temp.lifetime.end == next(n.order for n in graph.nodes if n.name == "b")
+
+
+def test_views_rule_off():
+    graph, v = _run(_view_model(), "inplace{view=false}")
+    assert not ALIAS_OF.is_set(v["r"])
+    assert len(_temps(graph)) == 2
+
+
+def _concat_model(leading: int) -> ov.Model:
+    """Two Relus of [leading, 4, 8] concatenated on axis 1; ``leading = -1`` declares it dynamic."""
+    x = named(ops.parameter([leading, 4, 8], ov.Type.f32, name="x"), "x")
+    a, b = named(ops.relu(x), "a"), named(ops.sigmoid(x), "b")
+    c = named(ops.concat([a, b], 1), "c")
+    return ov.Model([ops.result(named(ops.tanh(c), "out"))], [x])
+
+
+def test_concat_in_place_needs_static_leading_ones():
+    graph, v = _run(_concat_model(1), "inplace{eltwise=off}")  # keep Tanh from writing over c
+    assert alias_root(v["a"]) is v["c"] and alias_root(v["b"]) is v["c"]
+    (temp,) = _temps(graph)
+    assert temp.nbytes == 1 * 8 * 8 * 4  # the output holds both inputs
+    _, v = _run(_concat_model(-1), "inplace{eltwise=off}")  # batch declared dynamic: the runtime copies
+    assert not ALIAS_OF.is_set(v["a"])
+    _, v = _run(_concat_model(1), "inplace{concat=false}")
+    assert not ALIAS_OF.is_set(v["a"])
+
+
+def _split_model(leading: int) -> ov.Model:
+    x = named(ops.parameter([leading, 8, 4], ov.Type.f32, name="x"), "x")
+    a = named(ops.relu(x), "a")
+    parts = named(ops.split(a, ops.constant(1, ov.Type.i64), 2), "split")
+    joined = named(ops.add(ops.tanh(parts.output(0)), ops.tanh(parts.output(1))), "out")
+    return ov.Model([ops.result(joined)], [x])
+
+
+def test_split_outputs_are_views_when_leading_dims_are_one():
+    graph, _ = _run(_split_model(1))
+    split = next(n for n in graph.nodes if n.name == "split")
+    a = next(n for n in graph.nodes if n.name == "a").outputs[0]
+    assert all(alias_root(o) is a for o in split.outputs)
+    graph, _ = _run(_split_model(-1))
+    split = next(n for n in graph.nodes if n.name == "split")
+    assert not any(ALIAS_OF.is_set(o) for o in split.outputs)
+    graph, _ = _run(_split_model(1), "inplace{split=false}")
+    split = next(n for n in graph.nodes if n.name == "split")
+    assert not any(ALIAS_OF.is_set(o) for o in split.outputs)
+
+
+def _eltwise_model(batch: int, second_reader: bool = False) -> ov.Model:
+    x = named(ops.parameter([batch, 4, 8], ov.Type.f32, name="x"), "x")
+    a = named(ops.relu(x), "a")
+    b = named(ops.add(a, ops.constant(np.ones((1, 1, 8), np.float32) * 2)), "b")
+    outs = [ops.result(named(ops.tanh(b), "out"))]
+    if second_reader:
+        outs.append(ops.result(named(ops.sigmoid(a), "other")))
+    return ov.Model(outs, [x])
+
+
+@pytest.mark.parametrize(
+    ("batch", "option", "second_reader", "in_place"),
+    [
+        (1, "auto", False, True),  # static node, a read only by the Add: written over
+        (-1, "auto", False, False),  # dynamic node: the CPU plugin never does it
+        (-1, "on", False, True),  # forced on
+        (1, "off", False, False),
+        (1, "auto", True, False),  # a still needed by another reader
+    ],
+)
+def test_eltwise_in_place(batch, option, second_reader, in_place):
+    _, v = _run(_eltwise_model(batch, second_reader), f"inplace{{eltwise={option}}}")
+    assert (alias_root(v["b"]) is v["a"]) is in_place
+
+
+def test_eltwise_never_writes_over_a_model_input():
+    x = named(ops.parameter([1, 4, 8], ov.Type.f32, name="x"), "x")
+    y = named(ops.relu(x), "y")
+    model = ov.Model([ops.result(named(ops.tanh(y), "out"))], [x])
+    _, v = _run(model, "inplace{eltwise=on}")
+    assert not ALIAS_OF.is_set(v["y"])
