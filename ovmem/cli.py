@@ -53,11 +53,9 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def _add_model_options(p: argparse.ArgumentParser, *, path_optional: bool) -> None:
-    if path_optional:
+def _add_model_options(p: argparse.ArgumentParser, *, with_path: bool = True) -> None:
+    if with_path:
         p.add_argument("path", nargs="?", help="IR .xml or its folder (default: the built-in demo model)")
-    else:
-        p.add_argument("path", help="IR .xml or its folder")
     p.add_argument("--seq-len", type=_positive_int, default=1024, help="tokens in this run (default 1024)")
     p.add_argument("--batch", type=_positive_int, default=1, help="batch size (default 1)")
     p.add_argument("--past-len", type=_non_negative_int, default=0, help="tokens already cached (default 0: prefill)")
@@ -65,9 +63,16 @@ def _add_model_options(p: argparse.ArgumentParser, *, path_optional: bool) -> No
         "--shape", action="append", default=[], metavar="NAME=D0,D1,...", help="explicit shape of an input (repeatable)"
     )
     p.add_argument("--passes", default=None, metavar="SPEC", help='pass pipeline, e.g. "fold-weights,lifetime"')
+    p.add_argument(
+        "--disable", action="append", default=[], metavar="PASS[.RULE]", help="drop a pass or switch off one of its rules"
+    )
     p.add_argument("--kv-cache-precision", choices=KV_PRECISIONS, default=None, help="KV-cache element type")
     p.add_argument("--new-tokens", type=_non_negative_int, default=0, help="tokens generated after this run (KV cache)")
     p.add_argument("--print-after-all", action="store_true", help="print the IR after every pass (stderr)")
+
+
+def _path(args: argparse.Namespace) -> str | None:
+    return getattr(args, "path", None)  # `demo` has none
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -76,20 +81,17 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     analyze = sub.add_parser("analyze", help="memory of one run of a model at a sequence length")
-    _add_model_options(analyze, path_optional=True)
-    analyze.add_argument("--allocator", default=None, help="temporary-memory planner (see `ovmem list`)")
-    analyze.add_argument("--json", action="store_true", help="print one JSON object (bytes)")
-
     demo = sub.add_parser("demo", help="analyze the built-in demo model")
-    demo.add_argument("--seq-len", type=_positive_int, default=1024)
-    demo.add_argument("--allocator", default=None)
-    demo.add_argument("--json", action="store_true")
+    for p, with_path in ((analyze, True), (demo, False)):
+        _add_model_options(p, with_path=with_path)
+        p.add_argument("--allocator", default=None, help="temporary-memory planner, NAME or NAME{option=value}")
+        p.add_argument("--json", action="store_true", help="print one JSON object (bytes)")
 
     dump = sub.add_parser("dump", help="print the lifted IR with its analysis results")
-    _add_model_options(dump, path_optional=True)
+    _add_model_options(dump)
 
     compare = sub.add_parser("compare-allocators", help="every allocator on one model's temporaries")
-    _add_model_options(compare, path_optional=True)
+    _add_model_options(compare)
     compare.add_argument("--alignment", type=_positive_int, default=1, help="bytes (default 1; the CPU plugin uses 32)")
     compare.add_argument("--json", action="store_true")
 
@@ -106,16 +108,16 @@ def _model(path: str | None):  # -> ov.Model | str
 
 
 def _pipeline(args: argparse.Namespace):
-    from ovmem.passes import DEFAULT_PIPELINE, PrintAfterInstrument, States, parse_pipeline
+    from ovmem.passes import DEFAULT_PIPELINE, PrintAfterInstrument, States, disable, parse_pipeline
 
-    instruments = [PrintAfterInstrument()] if getattr(args, "print_after_all", False) else []
-    spec = DEFAULT_PIPELINE if getattr(args, "passes", None) is None else args.passes
+    instruments = [PrintAfterInstrument()] if args.print_after_all else []
+    spec = DEFAULT_PIPELINE if args.passes is None else args.passes
     pipeline = parse_pipeline(spec, instruments=instruments)
-    options = {"new_tokens": getattr(args, "new_tokens", 0)}
-    if getattr(args, "kv_cache_precision", None):
+    options = {"new_tokens": args.new_tokens}
+    if args.kv_cache_precision:
         options["precision"] = args.kv_cache_precision
     passes = [attrs.evolve(p, **options) if isinstance(p, States) else p for p in pipeline.passes]
-    return attrs.evolve(pipeline, passes=passes)
+    return disable(attrs.evolve(pipeline, passes=passes), args.disable)
 
 
 def _run_analyze(args: argparse.Namespace) -> int:
@@ -123,15 +125,15 @@ def _run_analyze(args: argparse.Namespace) -> int:
     from ovmem.ir.specialize import parse_shapes
 
     report = ovmem.analyze(
-        _model(getattr(args, "path", None)),
+        _model(_path(args)),
         seq_len=args.seq_len,
-        batch=getattr(args, "batch", 1),
-        past_len=getattr(args, "past_len", 0),
-        shapes=parse_shapes(getattr(args, "shape", [])),
+        batch=args.batch,
+        past_len=args.past_len,
+        shapes=parse_shapes(args.shape),
         passes=_pipeline(args),
         allocator=args.allocator or ovmem.DEFAULT_ALLOCATOR,
     )
-    if getattr(args, "path", None) is None:
+    if _path(args) is None:
         report = _renamed(report, DEMO_NAME)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -149,7 +151,7 @@ def _lift(args: argparse.Namespace):
     from ovmem.ir.specialize import parse_shapes
 
     return lift(
-        _model(args.path),
+        _model(_path(args)),
         seq_len=args.seq_len,
         batch=args.batch,
         past_len=args.past_len,
@@ -173,7 +175,7 @@ def _run_compare(args: argparse.Namespace) -> int:
     requests, _ = temp_requests(graph)
     runs = compare_allocators(requests, alignment=args.alignment)
     bound = lower_bound(requests, args.alignment)
-    name = DEMO_NAME if args.path is None else graph.name
+    name = DEMO_NAME if _path(args) is None else graph.name
     if args.json:
         rows = [attrs.asdict(r) for r in runs]
         print(json.dumps({"model": name, "seq_len": args.seq_len, "requests": len(requests),

@@ -116,6 +116,9 @@ def _bad_inputs(tmp_path: Path, mlp_ir: Path) -> dict[str, tuple[list[str], int,
         "unknown input": (["analyze", m, "--shape", "z=1,2"], 2, "no model input: z"),
         "unknown allocator": (["analyze", m, "--allocator", "nope"], 2, "unknown allocator 'nope'"),
         "unknown pass": (["analyze", m, "--passes", "nope"], 2, "unknown pass 'nope'"),
+        "unknown disabled pass": (["analyze", m, "--disable", "nope"], 2, "no pass 'nope' in the pipeline"),
+        "unknown disabled rule": (["analyze", m, "--disable", "inplace.nope"], 2, "inplace has no rule 'nope'"),
+        "bad kv precision": (["analyze", m, "--kv-cache-precision", "f8"], 2, "invalid choice"),
         "no command": ([], 2, "required"),
         "unknown option": (["analyze", m, "--frobnicate"], 2, "unrecognized arguments"),
     }
@@ -166,3 +169,14 @@ def test_allocator_options_on_the_command_line(capsys, mlp_ir):
     assert data["temp_peak_bytes"] == data["temp_lower_bound_bytes"] == 1024
     code, _, err = run(capsys, "analyze", str(mlp_ir), "--allocator", "naive{alignment=0}")
     assert code == 2 and "alignment must be >= 1" in err
+
+
+def test_disable_drops_passes_and_rules(capsys):
+    code, out, err = run(capsys, "demo", "--seq-len", "32", "--json")
+    base = json.loads(out)
+    code, out, err = run(capsys, "analyze", "--seq-len", "32", "--json", "--disable", "fold-shapes",
+                         "--disable", "inplace.view")  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["passes"] == "fold-weights,inplace{view=false},states,placement,lifetime"
+    assert data["counts"]["temps"] > base["counts"]["temps"]  # views and shape values are buffers again

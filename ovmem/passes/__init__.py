@@ -23,7 +23,7 @@ from ovmem.passes.keys import (
 )
 from ovmem.passes.inplace import InPlace
 from ovmem.passes.lifetime import Buffer, LifetimeAnalysis, buffers
-from ovmem.passes.pipeline import Instrument, Pipeline, PrintAfterInstrument, TimingInstrument, parse_pipeline
+from ovmem.passes.pipeline import Instrument, Pipeline, PrintAfterInstrument, TimingInstrument, disable, parse_pipeline
 from ovmem.passes.placement import Placement
 from ovmem.passes.registry import available_passes, get_pass_class, register_pass
 from ovmem.passes.states import STATE_BYTES, STATE_PRECISION, States
@@ -61,6 +61,7 @@ __all__ = [
     "alias_root",
     "available_passes",
     "buffers",
+    "disable",
     "fold",
     "fold_node",
     "get_pass_class",

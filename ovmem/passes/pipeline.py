@@ -19,12 +19,13 @@ from typing import TextIO
 
 import attrs
 
+from ovmem.errors import UsageError
 from ovmem.ir.core import Graph
 from ovmem.passes.base import Pass, PassResult
 from ovmem.options import configure, split_top_level
 from ovmem.passes.registry import get_pass_class
 
-__all__ = ["Instrument", "Pipeline", "PrintAfterInstrument", "TimingInstrument", "parse_pipeline"]
+__all__ = ["Instrument", "Pipeline", "PrintAfterInstrument", "TimingInstrument", "disable", "parse_pipeline"]
 
 
 class Instrument:
@@ -90,3 +91,25 @@ def parse_pipeline(text: str | Sequence[str], *, instruments: Sequence[Instrumen
     """A :class:`Pipeline` from a string such as ``"fold-weights,lifetime{...}"`` (or a list of items)."""
     items = split_top_level(text) if isinstance(text, str) else [t.strip() for t in text]
     return Pipeline([configure(item, get_pass_class, "pass") for item in items if item], instruments=instruments)
+
+
+def disable(pipeline: Pipeline, names: Sequence[str]) -> Pipeline:
+    """``pipeline`` without the passes or rules named: ``"fuse"`` drops the pass, ``"inplace.rope"``
+    switches that rule's option off (``false``, or ``"off"`` for an ``auto|on|off`` option)."""
+    passes = list(pipeline.passes)
+    for name in names:
+        pass_name, _, rule = name.partition(".")
+        matching = [p for p in passes if p.name == pass_name]
+        if not matching:
+            raise UsageError(f"--disable {name}: no pass {pass_name!r} in the pipeline ({pipeline})")
+        if not rule:
+            passes = [p for p in passes if p.name != pass_name]
+            continue
+        field = rule.replace("-", "_")
+        fields = {f.name: f for f in attrs.fields(type(matching[0]))}
+        if field not in fields or fields[field].default not in (True, False, "auto", "on"):
+            rules = [f for f, a in fields.items() if a.default in (True, False, "auto", "on")]
+            raise UsageError(f"--disable {name}: {pass_name} has no rule {rule!r} (rules: {', '.join(rules) or 'none'})")
+        off = False if isinstance(fields[field].default, bool) else "off"
+        passes = [attrs.evolve(p, **{field: off}) if p.name == pass_name else p for p in passes]
+    return attrs.evolve(pipeline, passes=passes)
