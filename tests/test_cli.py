@@ -14,6 +14,7 @@ from graphs import mlp
 from ovmem.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
+BASIC = "fold-weights,placement,lifetime"  # every op output a buffer: the hand-computed numbers below
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -51,16 +52,17 @@ def test_human_output_has_every_part(capsys):
 
 
 def test_analyze_a_folder_and_an_xml(capsys, mlp_ir):
-    code, out, _ = run(capsys, "analyze", str(mlp_ir), "--seq-len", "4", "--json")
+    code, out, _ = run(capsys, "analyze", str(mlp_ir), "--seq-len", "4", "--json", "--passes", BASIC)
     by_folder = json.loads(out)
-    code2, out2, _ = run(capsys, "analyze", str(mlp_ir / "openvino_model.xml"), "--seq-len", "4", "--json")
+    code2, out2, _ = run(capsys, "analyze", str(mlp_ir / "openvino_model.xml"), "--seq-len", "4", "--json",
+                         "--passes", BASIC)  # fmt: skip
     assert code == code2 == 0
     assert json.loads(out2) == by_folder
     assert by_folder["weights_bytes"] == 3072 and by_folder["total_bytes"] == 4480
 
 
 def test_dump_prints_the_annotated_ir(capsys, mlp_ir):
-    code, out, _ = run(capsys, "dump", str(mlp_ir), "--seq-len", "4")
+    code, out, _ = run(capsys, "dump", str(mlp_ir), "--seq-len", "4", "--passes", BASIC)
     assert code == 0
     assert "MatMul 'fc1'" in out and "category=temp lifetime=2..3" in out
 
@@ -150,7 +152,7 @@ def test_the_console_script_module_entry(tmp_path):
 def test_compare_allocators_lists_every_allocator(capsys, mlp_ir):
     from ovmem.alloc import available_allocators
 
-    code, out, err = run(capsys, "compare-allocators", str(mlp_ir), "--seq-len", "4", "--json")
+    code, out, err = run(capsys, "compare-allocators", str(mlp_ir), "--seq-len", "4", "--json", "--passes", BASIC)
     assert code == 0, err
     data = json.loads(out)
     assert data["requests"] == 2 and data["lower_bound_bytes"] == 1024
@@ -160,7 +162,7 @@ def test_compare_allocators_lists_every_allocator(capsys, mlp_ir):
 
 
 def test_allocator_options_on_the_command_line(capsys, mlp_ir):
-    code, out, err = run(capsys, "analyze", str(mlp_ir), "--seq-len", "3", "--json",
+    code, out, err = run(capsys, "analyze", str(mlp_ir), "--seq-len", "3", "--json", "--passes", BASIC,
                          "--allocator", "greedy-by-size{alignment=256}")  # fmt: skip
     assert code == 0, err
     data = json.loads(out)
@@ -178,5 +180,5 @@ def test_disable_drops_passes_and_rules(capsys):
                          "--disable", "inplace.view")  # fmt: skip
     assert code == 0, err
     data = json.loads(out)
-    assert data["passes"] == "fold-weights,inplace{view=false},states,placement,lifetime"
+    assert data["passes"] == "fold-weights,fuse,inplace{view=false},states,placement,lifetime"
     assert data["counts"]["temps"] > base["counts"]["temps"]  # views and shape values are buffers again

@@ -13,10 +13,13 @@ from ovmem.passes import PassPreconditionError, parse_pipeline
 from ovmem.report import plan_memory, temp_requests
 
 
+BASIC = "fold-weights,placement,lifetime"  # no fusion or in-place: every op output is a buffer
+
+
 def test_mlp_report_by_hand():
     # x[1,4,16] f32 = 256 B in, y[1,4,8] = 128 B out; w1 16x32 + w2 32x8 floats = 3072 B;
     # temps fc1 and act, 512 B each, live together at the Relu step.
-    report = ovmem.analyze(mlp(), seq_len=4)
+    report = ovmem.analyze(mlp(), seq_len=4, passes=BASIC)
     assert report.weights_bytes == 3072
     assert report.io_bytes == 384
     assert report.state_bytes == 0
@@ -26,13 +29,16 @@ def test_mlp_report_by_hand():
     assert report.peak.op_type == "Relu" and report.peak.name == "act"
     assert report.counts["temps"] == 2
     report.plan.validate()
+    # the default pipeline fuses the Relu into fc1 (FullyConnected + activation): one 512 B temporary
+    fused = ovmem.analyze(mlp(), seq_len=4)
+    assert (fused.counts["temps"], fused.temp_peak_bytes, fused.total_bytes) == (1, 512, 3072 + 384 + 512)
 
 
 def test_reuse_beats_no_reuse_on_a_chain():
     # 4 Relus on [1,8,64] f32 (2 KiB): relu0..relu2 are temporaries, relu3 is the output.
     size = 8 * 64 * 4
-    naive = ovmem.analyze(chain(), seq_len=8, allocator="naive")
-    greedy = ovmem.analyze(chain(), seq_len=8, allocator="greedy-by-size")
+    naive = ovmem.analyze(chain(), seq_len=8, allocator="naive", passes=BASIC)
+    greedy = ovmem.analyze(chain(), seq_len=8, allocator="greedy-by-size", passes=BASIC)
     assert naive.temp_peak_bytes == 3 * size
     assert greedy.temp_peak_bytes == greedy.temp_lower_bound_bytes == 2 * size
     assert naive.temp_lower_bound_bytes == 2 * size

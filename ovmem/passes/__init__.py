@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ovmem.passes import fold_shapes, fold_weights, inplace, lifetime, placement, states  # noqa: F401  (register the built-ins)
+from ovmem.passes import fold_shapes, fold_weights, fuse, inplace, lifetime, placement, states  # noqa: F401  (register the built-ins)
 from ovmem.passes.base import Pass, PassPreconditionError, PassResult
 from ovmem.passes.fold_shapes import FoldShapes
 from ovmem.passes.fold_weights import FoldWeights
@@ -21,6 +21,7 @@ from ovmem.passes.keys import (
     fold_node,
     run_step,
 )
+from ovmem.passes.fuse import Fuse, fused_kernels
 from ovmem.passes.inplace import InPlace
 from ovmem.passes.lifetime import Buffer, LifetimeAnalysis, buffers
 from ovmem.passes.pipeline import Instrument, Pipeline, PrintAfterInstrument, TimingInstrument, disable, parse_pipeline
@@ -28,7 +29,7 @@ from ovmem.passes.placement import Placement
 from ovmem.passes.registry import available_passes, get_pass_class, register_pass
 from ovmem.passes.states import STATE_BYTES, STATE_PRECISION, States
 
-DEFAULT_PIPELINE = "fold-weights,fold-shapes,inplace,states,placement,lifetime"
+DEFAULT_PIPELINE = "fold-weights,fold-shapes,fuse,inplace,states,placement,lifetime"
 """The passes ``ovmem analyze`` runs unless told otherwise."""
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "Category",
     "FoldShapes",
     "FoldWeights",
+    "Fuse",
     "InPlace",
     "Instrument",
     "Lifetime",
@@ -64,6 +66,7 @@ __all__ = [
     "disable",
     "fold",
     "fold_node",
+    "fused_kernels",
     "get_pass_class",
     "parse_pipeline",
     "register_pass",
