@@ -123,9 +123,9 @@ def _attributes(op: ov.Node) -> dict[str, Any]:
     return attributes
 
 
-def _value_name(output: ov.Output, taken: set[str]) -> str:
+def _value_name(output: ov.Output, node_name: str, taken: set[str]) -> str:
     names = sorted(output.get_names())
-    return _unique(names[0] if names else f"{output.get_node().get_friendly_name()}:{output.get_index()}", taken)
+    return _unique(names[0] if names else f"{node_name}:{output.get_index()}", taken)
 
 
 def _unique(name: str, taken: set[str]) -> str:
@@ -182,8 +182,10 @@ def lift(
     taken: set[str] = set()
     reads: dict[str, Any] = {}
     writes: dict[str, Any] = {}
-    for op in model.get_ordered_ops():
+    for order, op in enumerate(model.get_ordered_ops()):
         op_type, name = op.get_type_name(), op.get_friendly_name()
+        if name == op.get_name():  # never named: OpenVINO's process-wide counter; use a stable one
+            name = f"{op_type}@{order}"
         attributes = _attributes(op)
         inputs = [values[(v.get_node().get_instance_id(), v.get_index())] for v in op.input_values()]
         if name.startswith(STATE_READ_PREFIX):
@@ -198,7 +200,7 @@ def lift(
             attributes = {"variable_id": variable_id}
         # Result and Assign pass their input through; their own output is not a new tensor.
         outputs = [] if op_type in ("Result", "Assign") else [op.output(i) for i in range(op.get_output_size())]
-        names = [_value_name(o, taken) for o in outputs]
+        names = [_value_name(o, name, taken) for o in outputs]
         if op_type == "ReadValue":  # the state before this step is known by its variable id
             names = [_unique(attributes["variable_id"], taken)]
         node = graph.add_node(
