@@ -49,3 +49,25 @@ def test_analyze_an_optimum_export(folder, seq_len, past_len):
 
 def test_fixtures_are_committed():
     assert {p.name for p in FIXTURES} >= {"tiny-llama-f16", "tiny-qwen2-f16"}
+
+
+COMPRESSED = [p for p in FIXTURES if p.name.endswith(("-int4", "-int8"))]
+
+
+@pytest.mark.parametrize("folder", COMPRESSED, ids=[p.name for p in COMPRESSED])
+def test_compressed_weights_count_as_stored_and_never_as_temporaries(folder):
+    from ovmem.ir import lift
+    from ovmem.passes import CATEGORY, DEFAULT_PIPELINE, FOLDED_BY, Category, parse_pipeline
+    from ovmem.report import temp_requests
+
+    graph = parse_pipeline(DEFAULT_PIPELINE)(lift(folder, seq_len=64)).graph
+    low_bit = [v for v in graph.values() if CATEGORY.get(v, None) is Category.WEIGHT and v.type.dtype in ("u4", "u8")]
+    assert len(low_bit) >= 2 * _config(folder)["num_hidden_layers"] * 7  # W and zero point per projection
+    decompressed = [v for v in graph.values() if FOLDED_BY.get(v, None) == "fold-weights.decompression"]
+    assert decompressed  # the Convert/Subtract/Multiply chains were seen ...
+    def from_weights(v):
+        return CATEGORY.get(v, None) is Category.WEIGHT or FOLDED_BY.get(v, "").startswith("fold-weights")
+
+    _, temps = temp_requests(graph)
+    for buffer in temps:  # ... and no runtime buffer is computed from weights alone
+        assert not all(from_weights(v) for v in buffer.root.producer.inputs), buffer.root.producer
