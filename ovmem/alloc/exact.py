@@ -1,26 +1,31 @@
-"""``exact``: an optimal planner for small instances, by branch and bound over "skyline" packings.
+"""``exact``: the smallest possible arena for small instances, by branch and bound.
 
-Minimising the arena is dynamic storage allocation (rectangles with fixed time intervals packed as
+Minimising the peak is dynamic storage allocation (rectangles with fixed time intervals packed as
 low as possible), NP-hard in general, so this is for up to ``max_buffers`` buffers of non-zero size.
 
-**Search space.** Any plan can be *dropped*: repeatedly move a buffer down while the bytes just below
-it are free at all its steps. The peak never grows, and at the end every buffer sits at 0 or directly
-on the top of a buffer live at a common step. List such a plan by ``(offset, index)``: a buffer's
-support has a lower offset, so it comes earlier, and all earlier buffers lie at or below the current
-offset. The search builds exactly these lists. Its state is the floor (the last offset used) and the
-highest top of the placed buffers at each step; the next buffer ``k`` can only go at
-``max(top over its steps)`` (lower overlaps a placed buffer; higher would not rest on one) and only
-if that is ``>= floor``. So every dropped plan is reached once. Placing buffers in a fixed
-size order with candidates "0 or a top of a placed buffer" is *not* complete: in an optimum a big
-buffer may rest on a small one (``test_fixed_order_is_not_complete``); here size only orders siblings.
+**Search space.** Any plan can be *dropped*: move a buffer down while the bytes just below it are
+free at all its steps, until none moves. The peak never grows, and then every buffer sits at 0 or
+directly on the top of a buffer live at a common step, its *support*. List a dropped plan by
+``(offset, index)``: a support has a lower offset, so it is listed earlier. The search builds these
+lists, buffer by buffer, with state the *floor* (the last offset used) and ``top[t]``, the highest
+top of the placed buffers at step ``t``. All placed buffers lie at or below the floor, so a next
+buffer can only go at ``max(top over its steps)`` (lower overlaps, higher rests on nothing), and only
+if that is not below the floor. Every dropped plan is reached once. A fixed order (largest first at
+"0 or a placed buffer's top") is not complete: an optimum may need a big buffer on a small one
+(``test_fixed_order_is_not_complete``), so size only orders the siblings.
 
-**Bounds.** The peak is at least the highest top. Every later buffer lies at or above the floor and
-above the placed tops at its steps, so the unplaced bytes live at step ``t`` fit, disjointly, in
-``[max(floor, top[t]), peak)``: ``peak >= max(floor, top[t]) + unplaced[t]`` for every ``t``. Without
-the floor this would be just the live bytes at ``t`` and prune nothing: holes below the tops could
-still be filled. The search starts from the best greedy plan, stops at :func:`lower_bound` (proved
-optimal) or at ``time_limit``. Identical buffers are placed in index order; buffers never live
-together are separate problems, and each one stops once it is no higher than the others.
+**Bounds.** Later buffers lie above the floor and the tops at their steps, never in the holes below:
+the unplaced bytes live at step ``t`` need ``[max(floor, top[t]), peak)``. Without the floor that
+would be the live bytes at ``t``, the :func:`lower_bound`, and prune nothing. Each unplaced buffer
+also has a release, an offset it cannot go below: where it would go now, or, if it cannot go there
+(below the floor), the floor plus its smallest unplaced time neighbour, which must end up under it.
+A step's buffers stack above their releases no lower than in release order (scheduling's
+``1|r_j|Cmax``); that top, over all steps, must stay below the best peak. The search starts from
+the best of a few greedy plans and stops at the lower bound (proved optimal) or at ``time_limit``.
+
+**Less work.** Identical buffers go in index order. A state that failed is remembered: the rest
+depends only on the placed set, floor, last index and the tops at or above the floor. Buffers never
+live together split into groups, solved apart; each one stops once no higher than the others.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ from ovmem.alloc.request import BufferRequest, align_up, lower_bound
 __all__ = ["ExactAllocator", "ExactResult"]
 
 logger = logging.getLogger(__name__)
+
+_MEMO_LIMIT = 200_000  # failed states remembered (~60 MB at 40 buffers) before the memo restarts
 
 
 @attrs.frozen
@@ -61,7 +68,7 @@ class _Stop(Exception):
 
 
 class _Search:
-    """Branch and bound for one group of buffers, in units of the alignment and compressed steps."""
+    """Branch and bound over dropped plans of one group: sizes in units, spans in compressed steps."""
 
     def __init__(self, sizes: list[int], spans: list[tuple[int, int]], deadline: float) -> None:
         self.sizes, self.spans, self.deadline = sizes, spans, deadline
@@ -75,9 +82,12 @@ class _Search:
         seen: dict[tuple[int, int, int], int] = {}
         self.twin = [seen.setdefault((size, *span), k) for k, (size, span) in enumerate(zip(sizes, spans))]
         self.twin = [-1 if t == k else t for k, t in enumerate(self.twin)]
+        # The buffers live with each one at some step: the ones that could end up under it.
+        overlap = [[a <= e and s <= b for a, b in spans] for s, e in spans]
+        self.partners = [[j for j in range(n) if j != k and overlap[k][j]] for k in range(n)]
         # Siblings are tried lowest first, then largest first: the first dive is a good greedy plan.
         self.rank = sorted(range(n), key=lambda k: (-sizes[k], spans[k]))
-        self.nodes, self.timed_out = 0, False
+        self.nodes, self.mask, self.failed = 0, 0, {}
         self.best, self.best_offsets, self.target = 0, [0] * n, 0
 
     def run(self, best: int, offsets: list[int], target: int) -> bool:
@@ -94,26 +104,55 @@ class _Search:
     def _dfs(self, depth: int, floor: int, last: int) -> None:
         self.nodes += 1
         if self.nodes & 255 == 0 and time.perf_counter() > self.deadline:
-            self.timed_out = True
             raise _Stop
-        sizes, spans, top = self.sizes, self.spans, self.top
+        sizes, spans, top, unplaced, placed = self.sizes, self.spans, self.top, self.unplaced, self.placed
+        peak = max(top)
         if depth == len(sizes):
-            self.best, self.best_offsets = max(top), list(self.offsets)  # the bound made it < best
-            if self.best <= self.target:
+            self.best, self.best_offsets = peak, list(self.offsets)  # the bounds made it < best
+            if peak <= self.target:
                 raise _Stop
             return
-        children = []
+        # Tops below the floor, or where nothing is left to place, no longer matter. The same state
+        # searched before with a peak no higher found nothing below the best; nor will this one.
+        key = (self.mask, floor, last, tuple(h if h >= floor and u else -1 for h, u in zip(top, unplaced)))
+        if self.failed.get(key, self.best) <= peak:
+            return
+        children, releases = [], []
         for k in self.rank:
-            if self.placed[k] or (self.twin[k] >= 0 and not self.placed[self.twin[k]]):
+            if placed[k]:
                 continue
             s, e = spans[k]
             at = max(top[s : e + 1])
-            # Below the floor, or at it but before the last buffer there: another list's order.
             if at > floor or (at == floor and k > last):
-                children.append((at, k))
+                releases.append((at, k))
+                if self.twin[k] < 0 or placed[self.twin[k]]:
+                    children.append((at, k))
+                continue
+            # Not placeable now (below the floor, or at it but before the last buffer there): it
+            # will rest on a buffer placed later, so at or above the floor; none left, no plan.
+            under = [sizes[j] for j in self.partners[k] if not placed[j]]
+            if not under:
+                return
+            releases.append((floor + min(under), k))
+        # A step's unplaced buffers go one above another, none below its release: the least top
+        # is the release-order schedule's (1|r_j|Cmax).
+        releases.sort()
+        stacked = top[:]
+        for r, k in releases:
+            s, e = spans[k]
+            for t in range(s, e + 1):
+                stacked[t] = (stacked[t] if stacked[t] > r else r) + sizes[k]
+        if max(stacked) >= self.best:
+            return
         children.sort(key=lambda c: c[0])  # stable: keeps the size order among equal offsets
-        unplaced = self.unplaced
+        floor_bound, bound = -1, 0
         for at, k in children:
+            if at != floor_bound:
+                # Placing any buffer at ``at`` raises the floor there; its own bytes move from
+                # unplaced to a top no lower, so the plain bound depends on ``at`` alone and grows.
+                floor_bound, bound = at, max((h if h > at else at) + u for h, u in zip(top, unplaced))
+                if bound >= self.best:
+                    break
             s, e, size = *spans[k], sizes[k]
             if at + size >= self.best:
                 continue
@@ -121,13 +160,15 @@ class _Search:
             top[s : e + 1] = [at + size] * (e - s + 1)
             for t in range(s, e + 1):
                 unplaced[t] -= size
-            self.placed[k], self.offsets[k] = True, at
-            if max(max(h, at) + u for h, u in zip(top, unplaced)) < self.best:
-                self._dfs(depth + 1, at, k)
-            self.placed[k] = False
+            placed[k], self.offsets[k], self.mask = True, at, self.mask | 1 << k
+            self._dfs(depth + 1, at, k)
+            placed[k], self.mask = False, self.mask & ~(1 << k)
             for t in range(s, e + 1):
                 unplaced[t] += size
             top[s : e + 1] = saved
+        if len(self.failed) >= _MEMO_LIMIT:
+            self.failed.clear()  # a memo is an optimisation; memory must stay bounded
+        self.failed[key] = min(peak, self.failed.get(key, peak))
 
 
 def _lowest_fit(order: list[int], sizes: list[int], spans: list[tuple[int, int]]) -> list[int]:
@@ -136,7 +177,8 @@ def _lowest_fit(order: list[int], sizes: list[int], spans: list[tuple[int, int]]
     for k in order:
         s, e = spans[k]
         at = 0
-        for lo, hi in sorted((offsets[j], offsets[j] + sizes[j]) for j in placed if spans[j][0] <= e and s <= spans[j][1]):
+        below = sorted((offsets[j], offsets[j] + sizes[j]) for j in placed if spans[j][0] <= e and s <= spans[j][1])
+        for lo, hi in below:
             if lo >= at + sizes[k]:
                 break
             at = max(at, hi)
@@ -157,7 +199,7 @@ def _groups(requests: list[BufferRequest]) -> list[list[BufferRequest]]:
     return groups
 
 
-def _non_negative(instance: object, attribute: attrs.Attribute, value: float) -> None:
+def _positive(instance: object, attribute: attrs.Attribute, value: float) -> None:
     if value <= 0:
         raise ValueError(f"{attribute.name} must be > 0, got {value}")
 
@@ -173,9 +215,9 @@ class ExactAllocator(Allocator):
 
     name = "exact"
 
-    time_limit: float = attrs.field(default=5.0, validator=_non_negative, kw_only=True)
+    time_limit: float = attrs.field(default=5.0, validator=_positive, kw_only=True)
     """Seconds of search before the best plan so far is returned."""
-    max_buffers: int = attrs.field(default=40, validator=_non_negative, kw_only=True)
+    max_buffers: int = attrs.field(default=40, validator=_positive, kw_only=True)
     """Most buffers of non-zero size accepted; more raise :class:`ValueError`."""
 
     def place(self, requests: tuple[BufferRequest, ...], sizes: dict[Hashable, int]) -> dict[Hashable, int]:
@@ -201,12 +243,13 @@ class ExactAllocator(Allocator):
         peak = nodes = 0
         proved_bound = lower_bound(busy, unit)  # raised to a group's optimum once that is proved
         groups = sorted(_groups(busy), key=lambda g: -lower_bound(g, unit))
+        # greedy-by-size on everything, as given: each group's share is no higher than its peak
+        greedy = GreedyBySizeAllocator(alignment=unit).allocate(requests).offsets
         for group in groups:  # hardest first: later groups only need to stay below it
             starts = sorted({r.start for r in group})
             spans = [(bisect.bisect_left(starts, r.start), bisect.bisect_right(starts, r.end) - 1) for r in group]
             sizes = [align_up(r.size, unit) // unit for r in group]
-            greedy = GreedyBySizeAllocator().allocate([BufferRequest(k, sizes[k], *spans[k]) for k in range(len(group))])
-            plans = [[greedy.offsets[k] for k in range(len(group))]]
+            plans = [[greedy[r.id] // unit for r in group]]
             for key in (lambda k: spans[k][0], lambda k: -sizes[k] * (spans[k][1] - spans[k][0] + 1)):
                 plans.append(_lowest_fit(sorted(range(len(group)), key=key), sizes, spans))
             best, start = min((max(o + z for o, z in zip(p, sizes)), p) for p in plans)
