@@ -120,8 +120,14 @@ class _Scale(Pass):
         return PassResult(graph, True)
 
 
-def test_pipeline_string_options_are_typed(monkeypatch):
-    monkeypatch.setitem(registry._REGISTRY, "test-scale", _Scale)
+@pytest.fixture
+def scale_pass():
+    with registry.PASSES.scratch():
+        register_pass(_Scale)
+        yield _Scale
+
+
+def test_pipeline_string_options_are_typed(scale_pass):
     pipeline = parse_pipeline("fold-weights, test-scale{factor=2.5,times=3,enabled=false,label=a b}")
     assert pipeline.passes == (FoldWeights(), _Scale(2.5, 3, False, "a b"))
     assert str(pipeline) == "fold-weights,test-scale{factor=2.5,times=3,enabled=false,label=a b}"
@@ -141,8 +147,7 @@ def test_pipeline_string_options_are_typed(monkeypatch):
         ("test-scale}", "unbalanced"),
     ],
 )
-def test_bad_pipeline_strings_are_usage_errors(monkeypatch, spec, message):
-    monkeypatch.setitem(registry._REGISTRY, "test-scale", _Scale)
+def test_bad_pipeline_strings_are_usage_errors(scale_pass, spec, message):
     with pytest.raises(UsageError, match=message):
         parse_pipeline(spec)
 
@@ -198,11 +203,11 @@ def test_plugin_passes_register_through_entry_points(tmp_path, monkeypatch):
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ovmem-test-plugin\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[ovmem.passes]\nmark-plugin = ovmem_test_plugin:MarkPlugin\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(registry, "_entry_points_loaded", False)
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-    assert "mark-plugin" in available_passes()
-    graph = parse_pipeline("fold-weights,mark-plugin")(lift(mlp(), seq_len=1)).graph
-    assert graph.meta["ovmem.plugin"] is True
+    with registry.PASSES.scratch():
+        assert "mark-plugin" in available_passes()
+        graph = parse_pipeline("fold-weights,mark-plugin")(lift(mlp(), seq_len=1)).graph
+        assert graph.meta["ovmem.plugin"] is True
+    assert "mark-plugin" not in available_passes()
 
 
 def test_aliases_share_one_buffer_spanning_all_of_them():

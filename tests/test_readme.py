@@ -12,23 +12,23 @@ README = (ROOT / "README.md").read_text()
 BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
 
 
-@pytest.mark.parametrize("index", range(len(BLOCKS)))
-def test_readme_python_block_runs(index, monkeypatch, capsys):
-    from ovmem.alloc import base as alloc_base
-    from ovmem.passes import registry
+@pytest.fixture
+def scratch_registries():
+    """The examples register a pass and an allocator: forget them afterwards."""
+    from ovmem.alloc.base import ALLOCATORS
+    from ovmem.passes.registry import PASSES
 
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-    monkeypatch.setattr(alloc_base, "_REGISTRY", dict(alloc_base._REGISTRY))
+    with PASSES.scratch(), ALLOCATORS.scratch():
+        yield
+
+
+@pytest.mark.parametrize("index", range(len(BLOCKS)))
+def test_readme_python_block_runs(index, scratch_registries, capsys):
     exec(compile(BLOCKS[index], f"README.md python block {index}", "exec"), {"__name__": "readme"})
     assert capsys.readouterr().out.strip()  # every example prints its result
 
 
-def test_readme_examples_print_what_they_claim(capsys, monkeypatch):
-    from ovmem.alloc import base as alloc_base
-    from ovmem.passes import registry
-
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-    monkeypatch.setattr(alloc_base, "_REGISTRY", dict(alloc_base._REGISTRY))
+def test_readme_examples_print_what_they_claim(capsys, scratch_registries):
     pass_block = next(b for b in BLOCKS if "KeepDecompressedWeights" in b)
     exec(compile(pass_block, "README pass", "exec"), {"__name__": "readme"})
     before, after = map(int, re.findall(r"weights (\d+) -> (\d+)", capsys.readouterr().out)[0])

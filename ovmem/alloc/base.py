@@ -9,9 +9,7 @@ Register one with :func:`register_allocator` or, from another package, through t
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Hashable, Sequence
-from importlib.metadata import entry_points
+from collections.abc import Hashable, Sequence
 from typing import ClassVar, TypeVar
 
 import attrs
@@ -19,10 +17,9 @@ import attrs
 from ovmem.alloc.plan import Plan
 from ovmem.alloc.request import BufferRequest, align_up
 from ovmem.options import configure, describe
+from ovmem.registry import Registry
 
-__all__ = ["Allocator", "available_allocators", "get_allocator", "parse_allocator", "register_allocator"]
-
-logger = logging.getLogger(__name__)
+__all__ = ["ALLOCATORS", "Allocator", "available_allocators", "get_allocator", "parse_allocator", "register_allocator"]
 
 ENTRY_POINT_GROUP = "ovmem.allocators"
 
@@ -67,34 +64,19 @@ class Allocator:
 
 
 A = TypeVar("A", bound=type[Allocator])
-_REGISTRY: dict[str, type[Allocator]] = {}
-_entry_points_loaded = False
+
+ALLOCATORS: Registry[type[Allocator]] = Registry("allocator", Allocator, ENTRY_POINT_GROUP)
+"""Every allocator by name."""
 
 
 def register_allocator(cls: A) -> A:
     """Class decorator: make ``cls`` available under ``cls.name``."""
-    if not cls.name:
-        raise ValueError(f"{cls.__qualname__} has no name")
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-def _load_entry_points() -> None:
-    global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            register_allocator(ep.load())
-        except Exception as exc:  # a broken plugin must not break the tool
-            logger.warning("allocator plugin %s could not be loaded: %s", ep.name, exc)
+    return ALLOCATORS.register(cls)
 
 
 def available_allocators() -> list[str]:
     """Names of every registered allocator, built-in and plugin, sorted."""
-    _load_entry_points()
-    return sorted(_REGISTRY)
+    return list(ALLOCATORS.classes())
 
 
 def parse_allocator(text: str) -> Allocator:
@@ -103,10 +85,10 @@ def parse_allocator(text: str) -> Allocator:
 
 
 def _allocator_class(name: str) -> type[Allocator]:
-    _load_entry_points()
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown allocator {name!r}; available: {', '.join(available_allocators())}")
-    return _REGISTRY[name]
+    try:
+        return ALLOCATORS.get(name)
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
 
 
 def get_allocator(name: str, **options: object) -> Allocator:
