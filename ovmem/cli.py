@@ -2,7 +2,8 @@
 
 Subcommands: ``analyze`` (a model at a sequence length; the built-in demo model without a path),
 ``demo`` (the same on the demo model), ``dump`` (the annotated IR), ``compare-allocators`` (every
-planner on one model's temporaries), ``list`` (passes, allocators).
+planner on one model's temporaries), ``measure`` (the real peak, in a fresh process), ``list``
+(passes, allocators).
 Bad input prints one line on stderr and exits with 2 (usage) or 1 (model); ``--debug`` shows the
 traceback instead.
 """
@@ -94,6 +95,17 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_model_options(compare)
     compare.add_argument("--alignment", type=_positive_int, default=1, help="bytes (default 1; the CPU plugin uses 32)")
     compare.add_argument("--json", action="store_true")
+
+    m = sub.add_parser("measure", help="run the model for real and measure its peak memory (fresh process)")
+    m.add_argument("path", help="IR .xml or its folder")
+    m.add_argument("--seq-len", type=_positive_int, default=1024, help="tokens in this run (default 1024)")
+    m.add_argument("--batch", type=_positive_int, default=1)
+    m.add_argument("--past-len", type=_non_negative_int, default=0, help="prefill this many tokens first")
+    m.add_argument("--shape", action="append", default=[], metavar="NAME=D0,D1,...")
+    m.add_argument("--device", default="CPU")
+    m.add_argument("--property", action="append", default=[], metavar="KEY=VALUE", help="compile property")
+    m.add_argument("--timeout", type=float, default=600, help="seconds (default 600)")
+    m.add_argument("--json", action="store_true", help="print one JSON object (bytes)")
 
     sub.add_parser("list", help="list the available passes and allocators")
     return parser
@@ -191,6 +203,24 @@ def _run_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_measure(args: argparse.Namespace) -> int:
+    from ovmem.ir.specialize import parse_shapes
+    from ovmem.measure import format_measurement, measure, parse_properties
+
+    result = measure(
+        args.path,
+        seq_len=args.seq_len,
+        batch=args.batch,
+        past_len=args.past_len,
+        device=args.device,
+        properties=parse_properties(args.property),
+        shapes=parse_shapes(args.shape),
+        timeout=args.timeout,
+    )
+    print(json.dumps(result.to_dict(), indent=2) if args.json else format_measurement(result))
+    return 0
+
+
 def _run_list(args: argparse.Namespace) -> int:
     from ovmem.alloc import available_allocators
     from ovmem.passes import available_passes
@@ -210,6 +240,7 @@ _COMMANDS = {
     "demo": _run_analyze,
     "dump": _run_dump,
     "compare-allocators": _run_compare,
+    "measure": _run_measure,
     "list": _run_list,
 }
 

@@ -182,3 +182,13 @@ def test_disable_drops_passes_and_rules(capsys):
     data = json.loads(out)
     assert data["passes"] == "fold-weights,fuse,inplace{view=false},states,placement,lifetime"
     assert data["counts"]["temps"] > base["counts"]["temps"]  # views and shape values are buffers again
+
+
+def test_measure_command_runs_the_model(capsys):
+    code, out, err = run(capsys, "measure", str(ROOT / "tests/fixtures/tiny-llama-f16"), "--seq-len", "32", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["seq_len"] == 32 and data["device"] == "CPU"
+    assert data["peak_rss_bytes"] >= 32 * 256 * 4  # at least the logits it wrote
+    code, _, err = run(capsys, "measure", str(ROOT / "tests/fixtures/tiny-llama-f16"), "--property", "oops")
+    assert code == 2 and len(err.strip().splitlines()) == 1
