@@ -95,7 +95,8 @@ def real_instances(models: list[str], seq_lens: list[int]) -> dict[str, list[Req
     from ovmem.passes import DEFAULT_PIPELINE, parse_pipeline
     from ovmem.report import temp_requests
 
-    sources: list[tuple[str, object]] = [(p.name, p) for p in sorted((ROOT / "tests" / "fixtures").iterdir())]
+    fixtures = sorted(p for p in (ROOT / "tests" / "fixtures").iterdir() if (p / "openvino_model.xml").is_file())
+    sources: list[tuple[str, object]] = [(p.name, p) for p in fixtures]
     qwen_width = LlamaConfig(vocab_size=151936, hidden_size=896, intermediate_size=4864, num_layers=24,
                              num_heads=14, num_kv_heads=2, head_dim=64, tie_word_embeddings=True)  # fmt: skip
     sources.append(("demo decoder at Qwen2-0.5B width", build_llama(qwen_width)))

@@ -143,7 +143,8 @@ class Fixture:
     prepare: Optional[Callable[[Path], None]] = None
 
 
-_TINY_LLAMA = dict(
+# The widths every tiny fixture shares: small enough to commit, every block still present.
+_TINY = dict(
     hidden_size=64,
     intermediate_size=128,
     num_hidden_layers=2,
@@ -151,19 +152,17 @@ _TINY_LLAMA = dict(
     num_key_value_heads=2,
     vocab_size=256,
     max_position_embeddings=512,
+)
+
+_TINY_LLAMA = dict(
+    **_TINY,
     bos_token_id=1,
     eos_token_id=2,
     tie_word_embeddings=False,
 )
 
 _TINY_QWEN2 = dict(
-    hidden_size=64,
-    intermediate_size=128,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    num_key_value_heads=2,
-    vocab_size=256,
-    max_position_embeddings=512,
+    **_TINY,
     rope_theta=1000000.0,
     rms_norm_eps=1e-6,
     bos_token_id=0,
@@ -175,13 +174,7 @@ _TINY_QWEN2 = dict(
 # Phi-3 (Phi-3-mini style: fused qkv_proj / gate_up_proj, untied lm_head), tiny widths.
 # Phi3Config defaults bos/eos/pad to 1/32000/32000; ids must lie inside the 256-token vocab.
 _TINY_PHI3 = dict(
-    hidden_size=64,
-    intermediate_size=128,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    num_key_value_heads=2,
-    vocab_size=256,
-    max_position_embeddings=512,
+    **_TINY,
     original_max_position_embeddings=512,
     bos_token_id=1,
     eos_token_id=2,
@@ -192,15 +185,9 @@ _TINY_PHI3 = dict(
 # Gemma 3 text decoder (model_type gemma3_text): explicit head_dim, q/k norms, tied embeddings,
 # one sliding-window layer (window 32, local RoPE base) then one full-attention layer.
 _TINY_GEMMA3_TEXT = dict(
-    hidden_size=64,
-    intermediate_size=128,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    num_key_value_heads=2,
+    **_TINY,
     head_dim=16,
     query_pre_attn_scalar=16,
-    vocab_size=256,
-    max_position_embeddings=512,
     sliding_window=32,
     layer_types=["sliding_attention", "full_attention"],
     pad_token_id=0,
