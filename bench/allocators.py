@@ -164,7 +164,7 @@ def main() -> int:
         results[group] = stats
         n = len(instances[0])
         print(f"## {group}  ({len(instances)} instance{'s' * (len(instances) > 1)}, {n} requests)")
-        print(f"| allocator | mean | p95 | max | time |\n| --- | ---: | ---: | ---: | ---: |")
+        print("| allocator | mean | p95 | max | time |\n| --- | ---: | ---: | ---: | ---: |")
         for name, s in stats.items():
             t = s["time"]
             shown = f"{t * 1e3:.1f} ms" if t < 1 else f"{t:.2f} s"

@@ -7,6 +7,7 @@ lets an allocator pack them, and adds the resident parts. The result is a frozen
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -93,9 +94,13 @@ class MemoryReport:
 
 def temp_requests(graph: Graph) -> tuple[list[BufferRequest], list[Buffer]]:
     """One request per ``temp`` buffer of known, non-zero size; request ``i`` is for ``buffers[i]``."""
+    return _requests(buffers(graph))
+
+
+def _requests(all_buffers: Iterable[Buffer]) -> tuple[list[BufferRequest], list[Buffer]]:
     requests: list[BufferRequest] = []
     temps: list[Buffer] = []
-    for buffer in buffers(graph):
+    for buffer in all_buffers:
         if buffer.category is not Category.TEMP or not buffer.nbytes:
             continue
         requests.append(BufferRequest(len(requests), buffer.nbytes, buffer.lifetime.start, buffer.lifetime.end))
@@ -124,7 +129,7 @@ def plan_memory(graph: Graph, allocator: Allocator, *, passes: str = "", device:
     weights = [v for v in graph.values() if CATEGORY.get(v, None) is Category.WEIGHT]
     io = [b for b in all_buffers if b.category is Category.IO]
     unknown = sum(b.nbytes is None for b in all_buffers) + sum(v.nbytes is None for v in weights)
-    requests, _ = temp_requests(graph)
+    requests, _ = _requests(all_buffers)
     plan = allocator.allocate(requests)
     warnings = []
     if unknown:
