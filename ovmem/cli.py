@@ -2,8 +2,8 @@
 
 Subcommands: ``analyze`` (a model at a sequence length; the built-in demo model without a path),
 ``demo`` (the same on the demo model), ``dump`` (the annotated IR), ``compare-allocators`` (every
-planner on one model's temporaries), ``measure`` (the real peak, in a fresh process), ``list``
-(passes, allocators).
+planner on one model's temporaries), ``measure`` (the real peak, in a fresh process), ``validate``
+(estimate against measurement), ``list`` (passes, allocators).
 Bad input prints one line on stderr and exits with 2 (usage) or 1 (model); ``--debug`` shows the
 traceback instead.
 """
@@ -106,6 +106,12 @@ def _build_parser() -> argparse.ArgumentParser:
     m.add_argument("--property", action="append", default=[], metavar="KEY=VALUE", help="compile property")
     m.add_argument("--timeout", type=float, default=600, help="seconds (default 600)")
     m.add_argument("--json", action="store_true", help="print one JSON object (bytes)")
+
+    v = sub.add_parser("validate", help="estimate vs measurement at one or more sequence lengths")
+    v.add_argument("path", help="IR .xml or its folder")
+    v.add_argument("--seq-len", type=_positive_int, nargs="+", default=[1024], help="one or more lengths")
+    v.add_argument("--allocator", default=None, help="temporary-memory planner for the estimate")
+    v.add_argument("--json", action="store_true", help="print one JSON object (bytes)")
 
     sub.add_parser("list", help="list the available passes and allocators")
     return parser
@@ -221,6 +227,15 @@ def _run_measure(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_validate(args: argparse.Namespace) -> int:
+    import ovmem
+    from ovmem.validate import format_validation, validate
+
+    points = validate(args.path, args.seq_len, allocator=args.allocator or ovmem.DEFAULT_ALLOCATOR)
+    print(json.dumps([p.to_dict() for p in points], indent=2) if args.json else format_validation(points))
+    return 0
+
+
 def _run_list(args: argparse.Namespace) -> int:
     from ovmem.alloc import available_allocators
     from ovmem.passes import available_passes
@@ -241,6 +256,7 @@ _COMMANDS = {
     "dump": _run_dump,
     "compare-allocators": _run_compare,
     "measure": _run_measure,
+    "validate": _run_validate,
     "list": _run_list,
 }
 

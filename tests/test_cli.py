@@ -192,3 +192,16 @@ def test_measure_command_runs_the_model(capsys):
     assert data["peak_rss_bytes"] >= 32 * 256 * 4  # at least the logits it wrote
     code, _, err = run(capsys, "measure", str(ROOT / "tests/fixtures/tiny-llama-f16"), "--property", "oops")
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_validate_puts_estimate_and_measurement_side_by_side(capsys):
+    code, out, err = run(capsys, "validate", str(ROOT / "tests/fixtures/tiny-qwen2-f16"), "--seq-len", "16", "64", "--json")
+    assert code == 0, err
+    points = json.loads(out)
+    assert [p["seq_len"] for p in points] == [16, 64]
+    for p in points:
+        estimate, measured = p["estimate"]["total_bytes"], p["measurement"]["peak_rss_bytes"]
+        assert p["error"] == pytest.approx((estimate - measured) / measured)
+        assert p["estimate"]["seq_len"] == p["measurement"]["seq_len"] == p["seq_len"]
+    code, out, _ = run(capsys, "validate", str(ROOT / "tests/fixtures/tiny-qwen2-f16"), "--seq-len", "16")
+    assert code == 0 and "error" in out.splitlines()[1] and "%" in out.splitlines()[2]
