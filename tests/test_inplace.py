@@ -115,3 +115,20 @@ def test_eltwise_never_writes_over_a_model_input():
     model = ov.Model([ops.result(named(ops.tanh(y), "out"))], [x])
     _, v = _run(model, "inplace{eltwise=on}")
     assert not ALIAS_OF.is_set(v["y"])
+
+
+def test_rope_rule_writes_the_rotation_over_its_input():
+    from ovmem.models.llama import LlamaConfig, build_llama
+    from ovmem.passes import FOLDED_BY, KERNEL
+
+    model = build_llama(LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=128, num_layers=1,
+                                    num_heads=4, num_kv_heads=2, head_dim=16))  # fmt: skip
+    graph, _ = _run(model, "fuse,inplace{rope=true}", seq_len=8)
+    roots = {KERNEL.get(n) for n in graph.nodes if n.outputs and FOLDED_BY.get(n.outputs[0], "") == "fuse.rope"}
+    assert len(roots) == 2  # q and k
+    for root in roots:
+        source = alias_root(root.outputs[0])
+        assert source is not root.outputs[0] and source.nbytes == root.outputs[0].nbytes
+    graph, _ = _run(model, "fuse,inplace", seq_len=8)  # off by default: the CPU plugin's RoPE writes anew
+    roots = {KERNEL.get(n) for n in graph.nodes if n.outputs and FOLDED_BY.get(n.outputs[0], "") == "fuse.rope"}
+    assert all(not ALIAS_OF.is_set(r.outputs[0]) for r in roots)

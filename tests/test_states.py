@@ -60,3 +60,17 @@ def test_states_writes_typed_results():
 def test_negative_options_are_rejected():
     with pytest.raises(UsageError):
         States(new_tokens=-1)
+
+
+def test_double_growth_follows_the_runtime_reallocation():
+    states = States(growth="double")
+    assert states.capacity(0, 1000) == 2000  # the prefill reserves twice its length
+    assert States(growth="double", new_tokens=1000).capacity(0, 1000) == 2000  # exactly full
+    assert States(growth="double", new_tokens=1001).capacity(0, 1000) == 4002  # overflow at 2001
+    # the CPU plugin's measured jumps: 134 -> 270 -> 542 -> 1086 -> 2174 (docs/cpu-plugin-notes.md)
+    assert [States(growth="double", new_tokens=n).capacity(0, 67) for n in (67, 68, 204, 476, 1020)] == [
+        134, 270, 542, 1086, 2174]
+    assert States(new_tokens=5).capacity(3, 10) == 18  # exact: the tokens held
+    spec = "fold-weights,states{precision=f32,growth=double},placement,lifetime"
+    report = ovmem.analyze(kv_cache(kv_heads=KV_HEADS, head_dim=HEAD_DIM), seq_len=10, past_len=6, passes=spec)
+    assert report.state_bytes == KV_HEADS * 32 * HEAD_DIM * 4

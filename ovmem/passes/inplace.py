@@ -132,7 +132,7 @@ class InPlace(Pass):
         )
 
     def _rope(self, graph: Graph) -> bool:
-        """Rule 5: alias each fused RoPE's output to the external input of its size."""
+        """Rule 5: alias each fused RoPE's output to the external input of its element type and size."""
         regions: dict[Node, list[Node]] = {}
         for node in graph.nodes:
             if node.outputs and FOLDED_BY.get(node.outputs[0], "") == "fuse.rope":
@@ -141,7 +141,8 @@ class InPlace(Pass):
         for root, inner in regions.items():
             members = {root, *inner}
             outside = [v for n in members for v in n.inputs if v.producer not in members and _buffer(v)]
-            same = [v for v in outside if v.type == root.outputs[0].type and v not in graph.inputs]
+            out = root.outputs[0]  # same bytes: the absorbed transpose only changes the view
+            same = [v for v in outside if (v.type.dtype, v.nbytes) == (out.type.dtype, out.nbytes) and v not in graph.inputs]
             if same:
                 modified |= alias(root.outputs[0], same[0])
         return modified

@@ -10,6 +10,11 @@ Rules:
   3. Quantised caches (``u8``, ``i8``, ``u4``) carry a scale and a zero point (f32 each) per token,
      per head and per group of ``group_size`` channels of the last axis (0 = the whole axis, the
      runtime's default ``KEY_CACHE_GROUP_SIZE`` / ``VALUE_CACHE_GROUP_SIZE``).
+  4. ``growth``: ``exact`` sizes the cache for the tokens it holds; ``double`` follows the CPU
+     plugin's stateful SDPA (``ScaledDotProductAttention::updatePastkv`` in
+     ``src/plugins/intel_cpu/src/nodes/scaled_attn.cpp``): when a run needs more than the capacity,
+     a new buffer of twice the new length is allocated — the prefill reserves ``2 * (past + seq)``
+     tokens, and each decode step that overflows it reserves ``2 * (length + 1)``.
 
 Reads: ``graph.states``, ``graph.meta["rt_info"]``, ``graph.meta["past_len"]``/``["seq_len"]``.
 Writes: the state key ``state_bytes`` (:data:`STATE_BYTES`) and ``state_precision`` on every state.
@@ -68,6 +73,8 @@ class States(Pass):
     """Tokens generated after this run that the cache must also hold."""
     group_size: int = 0
     """Channels per scale/zero-point group of a quantised cache (0: the whole last axis)."""
+    growth: Literal["exact", "double"] = "exact"
+    """Rule 4: capacity = the tokens held, or the runtime's doubling reallocation."""
 
     def __attrs_post_init__(self) -> None:
         if self.new_tokens < 0 or self.group_size < 0:
@@ -79,8 +86,20 @@ class States(Pass):
         hinted = graph.meta.get("rt_info", {}).get("KV_CACHE_PRECISION", "").lower()
         return hinted if hinted in KV_PRECISIONS else state.type.dtype
 
+    def capacity(self, past_len: int, seq_len: int) -> int:
+        """Tokens the cache holds room for after this run and ``new_tokens`` one-token steps."""
+        length = past_len + seq_len
+        if self.growth == "exact":
+            return length + self.new_tokens
+        capacity = 2 * length
+        for _ in range(self.new_tokens):
+            length += 1
+            if length > capacity:
+                capacity = 2 * length
+        return capacity
+
     def call(self, graph: Graph) -> PassResult:
-        tokens = graph.meta.get("past_len", 0) + graph.meta.get("seq_len", 0) + self.new_tokens
+        tokens = self.capacity(graph.meta.get("past_len", 0), graph.meta.get("seq_len", 0))
         modified = False
         for state in graph.states:
             precision = self._precision(graph, state)
