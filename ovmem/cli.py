@@ -205,7 +205,8 @@ def _run_compare(args: argparse.Namespace) -> int:
         if r.peak is None:
             print(f"  {r.allocator:<20}{'-':>12}  {'-':>8}  {'-':>10}   {r.note}")
         else:
-            print(f"  {r.allocator:<20}{format_bytes(r.peak):>12}  {r.ratio:>8.3f}  {r.seconds * 1e3:>8.1f} ms")
+            note = f"   {r.note}" if r.note else ""
+            print(f"  {r.allocator:<20}{format_bytes(r.peak):>12}  {r.ratio:>8.3f}  {r.seconds * 1e3:>8.1f} ms{note}")
     return 0
 
 

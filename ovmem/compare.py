@@ -37,13 +37,19 @@ def compare_allocators(
     runs = []
     for name in names or available_allocators():
         allocator = get_allocator(name, alignment=alignment)
+        solve = getattr(allocator, "solve", None)  # an exact solver also says whether it proved optimality
+        note = ""
         began = time.perf_counter()
         try:
-            plan = allocator.allocate(requests)
+            if solve is None:
+                plan = allocator.allocate(requests)
+            else:
+                result = solve(requests)
+                plan, note = result.plan, "proved optimal" if result.proved_optimal else "not proved optimal"
         except ValueError as exc:  # e.g. an exact solver asked for too many buffers
             runs.append(AllocatorRun(name, None, None, time.perf_counter() - began, str(exc)))
             continue
         seconds = time.perf_counter() - began
         plan.validate()
-        runs.append(AllocatorRun(name, plan.peak, plan.peak / bound if bound else 1.0, seconds))
+        runs.append(AllocatorRun(name, plan.peak, plan.peak / bound if bound else 1.0, seconds, note))
     return runs

@@ -159,6 +159,7 @@ def test_compare_allocators_lists_every_allocator(capsys, mlp_ir):
     runs = {r["allocator"]: r for r in data["allocators"]}
     assert set(runs) == set(available_allocators())
     assert runs["naive"]["peak"] == 1024 and runs["greedy-by-size"]["ratio"] == 1.0
+    assert runs["exact"]["note"] == "proved optimal" and runs["exact"]["peak"] == 1024
 
 
 def test_allocator_options_on_the_command_line(capsys, mlp_ir):
