@@ -15,8 +15,8 @@ import attrs
 from ovmem.alloc import Allocator, BufferRequest, Plan, live_profile
 from ovmem.ir.core import Graph
 from ovmem.passes.base import PassPreconditionError
-from ovmem.passes.keys import CATEGORY, LIFETIME, Category
-from ovmem.passes.lifetime import Buffer, buffers
+from ovmem.passes.keys import CATEGORY, Category
+from ovmem.passes.lifetime import BUFFERS, Buffer
 from ovmem.passes.states import STATE_BYTES
 from ovmem.units import format_bytes
 
@@ -94,7 +94,13 @@ class MemoryReport:
 
 def temp_requests(graph: Graph) -> tuple[list[BufferRequest], list[Buffer]]:
     """One request per ``temp`` buffer of known, non-zero size; request ``i`` is for ``buffers[i]``."""
-    return _requests(buffers(graph))
+    return _requests(_buffers(graph))
+
+
+def _buffers(graph: Graph) -> tuple[Buffer, ...]:
+    if graph.nodes and not BUFFERS.is_set(graph):
+        raise PassPreconditionError("plan_memory needs the 'lifetime' pass to have run")
+    return BUFFERS.get(graph, ())
 
 
 def _requests(all_buffers: Iterable[Buffer]) -> tuple[list[BufferRequest], list[Buffer]]:
@@ -123,9 +129,7 @@ def plan_memory(graph: Graph, allocator: Allocator, *, passes: str = "", device:
     Raises:
         PassPreconditionError: the ``lifetime`` pass has not run on ``graph``.
     """
-    if graph.nodes and not any(LIFETIME.is_set(v) for v in graph.values()):
-        raise PassPreconditionError("plan_memory needs the 'lifetime' pass to have run")
-    all_buffers = list(buffers(graph))
+    all_buffers = _buffers(graph)
     weights = [v for v in graph.values() if CATEGORY.get(v, None) is Category.WEIGHT]
     io = [b for b in all_buffers if b.category is Category.IO]
     unknown = sum(b.nbytes is None for b in all_buffers) + sum(v.nbytes is None for v in weights)

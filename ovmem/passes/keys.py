@@ -9,6 +9,8 @@ key             on          written by / meaning
 ``folded_by``   Value       whoever sets ``folded``: the rule that removed the value's buffer.
 ``alias_of``    Value       in-place passes: the value whose buffer this value reuses.
 ``lifetime``    Value       ``lifetime``: first and last execution step at which its buffer is live.
+``stored_type`` Value       device passes: the element type and shape the device really stores the
+                            value in (bf16 activations on CPU, say); sizes follow it.
 ``compile_time`` Node       folding passes: the node runs at compile time and reads no buffer at
                             run time.
 ``kernel``      Node        ``fuse``: the node whose fused runtime kernel computes this node; its
@@ -24,8 +26,9 @@ import attrs
 
 from ovmem.ir.core import Node, Value
 from ovmem.ir.meta import MetaKey
+from ovmem.ir.types import TensorType
 
-__all__ = ["ALIAS_OF", "CATEGORY", "COMPILE_TIME", "FOLDED_BY", "KERNEL", "LIFETIME", "Category", "Lifetime", "alias", "alias_root", "fold", "fold_node", "run_step"]
+__all__ = ["ALIAS_OF", "CATEGORY", "COMPILE_TIME", "FOLDED_BY", "KERNEL", "LIFETIME", "STORED_TYPE", "stored_nbytes", "Category", "Lifetime", "alias", "alias_root", "fold", "fold_node", "run_step"]
 
 
 class Category(str, enum.Enum):
@@ -61,6 +64,7 @@ CATEGORY: MetaKey[Category] = MetaKey("category", Category, "Which part of the r
 FOLDED_BY: MetaKey[str] = MetaKey("folded_by", str, "The rule that removed the value's runtime buffer.")
 ALIAS_OF: MetaKey[Value] = MetaKey("alias_of", Value, "The value whose buffer this value reuses (in place).")
 LIFETIME: MetaKey[Lifetime] = MetaKey("lifetime", Lifetime, "First and last step at which the value's buffer is live.")
+STORED_TYPE: MetaKey[TensorType] = MetaKey("stored_type", TensorType, "The type the device stores the value in.")
 COMPILE_TIME: MetaKey[bool] = MetaKey("compile_time", bool, "The node runs at compile time, reading no runtime buffer.")
 KERNEL: MetaKey[Node] = MetaKey("kernel", Node, "The node whose fused kernel computes this node at run time.")
 
@@ -75,6 +79,11 @@ def fold(value: Value, rule: str) -> bool:
     CATEGORY.set(value, Category.FOLDED)
     FOLDED_BY.set(value, rule)
     return True
+
+
+def stored_nbytes(value: Value) -> int | None:
+    """Bytes the device stores ``value`` in: its ``stored_type`` if a device pass set one."""
+    return STORED_TYPE.get(value, value.type).nbytes
 
 
 def fold_node(node: Node, rule: str) -> bool:

@@ -10,28 +10,38 @@ Rules:
      from the first to the last step: the caller owns it for the whole inference.
   5. Any other buffer is ``temp`` and lives from the first step at which one of its values is
      produced to the last step at which one is read (inclusive); unread values live one step.
+  7. ``sync_points`` (off; the CPU device turns it on): with dynamic shapes the CPU plugin stops at
+     every ``ReadValue`` and every op whose output shape depends on an input's values (a
+     ``Reshape`` to a computed shape, ``Range``, ``Broadcast``, ``Slice`` with computed bounds, ...);
+     a temporary live across such a step is kept until the next one at or after its end, or to the
+     end (``MemoryManageNonOverlapingSets::insert`` in ``src/plugins/intel_cpu/src/memory_control.cpp``).
   6. A read counts at the step where it really happens: a node fused into a kernel (``kernel``)
      reads when that kernel runs; a node that runs at compile time (``compile_time``: ``ShapeOf``
      of a static tensor, say) reads no buffer at all.
 
 Time is the node's position in ``graph.nodes`` (``node.order``). Rules 3-4 win over rule 5.
 
-Reads: ``category`` (weights, folded, pinned), ``alias_of``, ``kernel``, ``compile_time``. Writes: ``category`` and ``lifetime``
+Reads: ``category`` (weights, folded, pinned), ``alias_of``, ``kernel``, ``compile_time``,
+``stored_type``. Writes also the graph key ``buffers`` (:data:`BUFFERS`), which the report plans. Writes: ``category`` and ``lifetime``
 (:data:`~ovmem.passes.keys.LIFETIME`, the buffer's lifetime) on every value that has a buffer.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 
 import attrs
 
 from ovmem.ir.core import Graph, Value
+from ovmem.ir.lift import DECLARED_SHAPE
+from ovmem.ir.meta import MetaKey
+from ovmem.ir.types import DYNAMIC
 from ovmem.passes.base import Pass, PassPreconditionError, PassResult
-from ovmem.passes.keys import CATEGORY, LIFETIME, Category, Lifetime, alias_root, fold, run_step
+from ovmem.passes.keys import CATEGORY, LIFETIME, Category, Lifetime, alias_root, fold, run_step, stored_nbytes
 from ovmem.passes.registry import register_pass
 
-__all__ = ["Buffer", "LifetimeAnalysis", "buffers"]
+__all__ = ["BUFFERS", "SYNC_OPS", "Buffer", "LifetimeAnalysis", "buffers", "sync_steps"]
 
 _NO_BUFFER = (Category.WEIGHT, Category.FOLDED)
 _PINNED = (Category.STATE, Category.IO)
@@ -51,7 +61,7 @@ class Buffer:
     @property
     def nbytes(self) -> int | None:
         """The largest member's size (``None`` if any size is unknown)."""
-        sizes = [v.nbytes for v in self.members]
+        sizes = [stored_nbytes(v) for v in self.members]
         return None if None in sizes else max(sizes)  # type: ignore[type-var]
 
 
@@ -62,8 +72,37 @@ def _span(value: Value) -> tuple[int, int]:
     return start, max(steps, default=start)
 
 
-def buffers(graph: Graph) -> Iterator[Buffer]:
-    """The runtime buffers of ``graph`` by rules 1-5, in execution order of their first value."""
+BUFFERS: MetaKey[tuple] = MetaKey("buffers", tuple, "Graph: the runtime buffers the lifetime pass found.")
+
+SYNC_OPS = frozenset({"Reshape", "Broadcast", "Range", "StridedSlice", "Slice", "Tile", "NonZero", "Pad", "Interpolate", "TopK"})
+"""Ops whose output shape depends on an input's values: with dynamic shapes the CPU plugin must
+finish everything before them (``Node::outputShapeDataDependency``, ``Graph::IdentifySyncPoints``)."""
+
+
+def sync_steps(graph: Graph) -> list[int]:
+    """Steps at which the CPU plugin synchronises a dynamic-shape inference (rule 7)."""
+    steps = []
+    for node in graph.nodes:
+        if node.op_type == "ReadValue":
+            steps.append(node.order)
+        elif node.op_type in SYNC_OPS and any(DYNAMIC in DECLARED_SHAPE.get(v, ()) for v in node.outputs):
+            shape_inputs = node.inputs[1:]
+            if any(v.producer is not None and v.producer.op_type != "Constant" for v in shape_inputs):
+                steps.append(node.order)
+    return steps
+
+
+def _extend_to_sync(lifetime: Lifetime, syncs: list[int], last: int) -> Lifetime:
+    """A lifetime crossing a sync point lasts until the next one at or after its end (or to the end)."""
+    first_after_start = bisect.bisect_left(syncs, lifetime.start)
+    if first_after_start < len(syncs) and syncs[first_after_start] < lifetime.end:
+        at = bisect.bisect_left(syncs, lifetime.end)
+        return Lifetime(lifetime.start, syncs[at] if at < len(syncs) else last)
+    return lifetime
+
+
+def buffers(graph: Graph, sync_points: bool = False) -> Iterator[Buffer]:
+    """The runtime buffers of ``graph`` by rules 1-7, in execution order of their first value."""
     groups: dict[Value, list[Value]] = {}
     for value in graph.values():
         if CATEGORY.get(value, None) in _NO_BUFFER:
@@ -73,6 +112,7 @@ def buffers(graph: Graph) -> Iterator[Buffer]:
             continue
         groups.setdefault(root, []).append(value)
     last = max(len(graph.nodes) - 1, 0)
+    syncs = sync_steps(graph) if sync_points else []
     for root, members in groups.items():
         if root not in members:
             members.insert(0, root)
@@ -83,6 +123,8 @@ def buffers(graph: Graph) -> Iterator[Buffer]:
         else:
             spans = [_span(m) for m in members]
             category, lifetime = Category.TEMP, Lifetime(min(s for s, _ in spans), max(e for _, e in spans))
+            if syncs:
+                lifetime = _extend_to_sync(lifetime, syncs, last)
         yield Buffer(root, tuple(members), category, lifetime)
 
 
@@ -92,6 +134,8 @@ class LifetimeAnalysis(Pass):
     """Groups values into buffers and gives each a category and an inclusive lifetime."""
 
     name = "lifetime"
+    sync_points: bool = False
+    """Rule 7 (the CPU plugin with dynamic shapes): stretch lifetimes that cross a sync point."""
 
     def requires(self, graph: Graph) -> None:
         if any(node.order != i for i, node in enumerate(graph.nodes)):
@@ -102,7 +146,11 @@ class LifetimeAnalysis(Pass):
         for value in graph.values():  # rule 2: views of weights or folded values hold nothing
             if CATEGORY.get(value, None) not in _NO_BUFFER and CATEGORY.get(alias_root(value), None) in _NO_BUFFER:
                 modified |= fold(value, "view of a weight or folded value")
-        for buffer in buffers(graph):
+        found = tuple(buffers(graph, self.sync_points))
+        if BUFFERS.get(graph, None) != found:
+            BUFFERS.set(graph, found)
+            modified = True
+        for buffer in found:
             for value in buffer.members:
                 if CATEGORY.get(value, None) != buffer.category or LIFETIME.get(value, None) != buffer.lifetime:
                     CATEGORY.set(value, buffer.category)
