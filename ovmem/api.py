@@ -8,14 +8,15 @@ from collections.abc import Sequence
 import openvino as ov
 
 from ovmem.alloc import Allocator, parse_allocator
+from ovmem.devices import get_device
 from ovmem.ir import lift
-from ovmem.passes import DEFAULT_PIPELINE, Instrument, Pass, Pipeline, parse_pipeline
+from ovmem.passes import Instrument, Pass, Pipeline, parse_pipeline
 from ovmem.report import MemoryReport, plan_memory
 
 __all__ = ["DEFAULT_ALLOCATOR", "analyze"]
 
 DEFAULT_ALLOCATOR = "greedy-by-size"
-"""OpenVINO's own planner (``ov::MemorySolver``), so the default peak is what the runtime would pack."""
+"""The generic device's planner: OpenVINO's own ``ov::MemorySolver``."""
 
 
 def analyze(
@@ -25,8 +26,9 @@ def analyze(
     batch: int = 1,
     past_len: int = 0,
     shapes: dict[str, tuple[int, ...]] | None = None,
-    passes: str | Sequence[Pass] | Pipeline = DEFAULT_PIPELINE,
-    allocator: str | Allocator = DEFAULT_ALLOCATOR,
+    device: str = "generic",
+    passes: str | Sequence[Pass] | Pipeline | None = None,
+    allocator: str | Allocator | None = None,
     instruments: Sequence[Instrument] = (),
 ) -> MemoryReport:
     """Lift ``model`` at the given sizes, run the passes, plan the temporaries, report.
@@ -34,19 +36,26 @@ def analyze(
     Args:
         model: an ``openvino.Model`` or a path to an IR (``.xml`` or its folder).
         seq_len, batch, past_len, shapes: see :func:`ovmem.ir.lift`.
-        passes: a pipeline string, a list of passes, or a :class:`Pipeline`.
+        device: what to model (:data:`ovmem.devices.DEVICES`): ``generic`` (the graph as exported)
+            or ``CPU`` (the OpenVINO CPU plugin); it chooses the default passes and allocator.
+        passes: a pipeline string, a list of passes, or a :class:`Pipeline` (default: the device's).
         allocator: an allocator (``name`` or ``name{option=value}``, see
-            :func:`ovmem.alloc.available_allocators`) or an instance.
+            :func:`ovmem.alloc.available_allocators`) or an instance (default: the device's).
         instruments: run around every pass (timing, printing).
     """
+    target = get_device(device)
+    if passes is None:
+        passes = target.pipeline
     if isinstance(passes, str):
         pipeline = parse_pipeline(passes, instruments=instruments)
     elif isinstance(passes, Pipeline):
         pipeline = Pipeline(passes.passes, instruments=tuple(passes.instruments) + tuple(instruments))
     else:
         pipeline = Pipeline(passes, instruments=instruments)
-    if isinstance(allocator, str):
-        allocator = parse_allocator(allocator)
     graph = lift(model, seq_len=seq_len, batch=batch, past_len=past_len, shapes=shapes)
     graph = pipeline(graph).graph
-    return plan_memory(graph, allocator, passes=str(pipeline))
+    if allocator is None:
+        allocator = target.allocator(graph)
+    elif isinstance(allocator, str):
+        allocator = parse_allocator(allocator)
+    return plan_memory(graph, allocator, passes=str(pipeline), device=target.name, runtime_bytes=target.runtime_bytes)

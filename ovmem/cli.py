@@ -63,6 +63,7 @@ def _add_model_options(p: argparse.ArgumentParser, *, with_path: bool = True) ->
     p.add_argument(
         "--shape", action="append", default=[], metavar="NAME=D0,D1,...", help="explicit shape of an input (repeatable)"
     )
+    p.add_argument("--device", default="generic", help="what to model: generic (the graph as exported) or CPU")
     p.add_argument("--passes", default=None, metavar="SPEC", help='pass pipeline, e.g. "fold-weights,lifetime"')
     p.add_argument(
         "--disable", action="append", default=[], metavar="PASS[.RULE]", help="drop a pass or switch off one of its rules"
@@ -110,6 +111,7 @@ def _build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="estimate vs measurement at one or more sequence lengths")
     v.add_argument("path", help="IR .xml or its folder")
     v.add_argument("--seq-len", type=_positive_int, nargs="+", default=[1024], help="one or more lengths")
+    v.add_argument("--device", default="CPU", help="the device to model and to measure on (default CPU)")
     v.add_argument("--allocator", default=None, help="temporary-memory planner for the estimate")
     v.add_argument("--json", action="store_true", help="print one JSON object (bytes)")
 
@@ -126,10 +128,11 @@ def _model(path: str | None):  # -> ov.Model | str
 
 
 def _pipeline(args: argparse.Namespace):
-    from ovmem.passes import DEFAULT_PIPELINE, PrintAfterInstrument, States, disable, parse_pipeline
+    from ovmem.devices import get_device
+    from ovmem.passes import PrintAfterInstrument, States, disable, parse_pipeline
 
     instruments = [PrintAfterInstrument()] if args.print_after_all else []
-    spec = DEFAULT_PIPELINE if args.passes is None else args.passes
+    spec = get_device(args.device).pipeline if args.passes is None else args.passes
     pipeline = parse_pipeline(spec, instruments=instruments)
     options = {"new_tokens": args.new_tokens}
     if args.kv_cache_precision:
@@ -148,8 +151,9 @@ def _run_analyze(args: argparse.Namespace) -> int:
         batch=args.batch,
         past_len=args.past_len,
         shapes=parse_shapes(args.shape),
+        device=args.device,
         passes=_pipeline(args),
-        allocator=args.allocator or ovmem.DEFAULT_ALLOCATOR,
+        allocator=args.allocator,
     )
     if _path(args) is None:
         report = _renamed(report, DEMO_NAME)
@@ -229,10 +233,9 @@ def _run_measure(args: argparse.Namespace) -> int:
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    import ovmem
     from ovmem.validate import format_validation, validate
 
-    points = validate(args.path, args.seq_len, allocator=args.allocator or ovmem.DEFAULT_ALLOCATOR)
+    points = validate(args.path, args.seq_len, device=args.device, allocator=args.allocator)
     print(json.dumps([p.to_dict() for p in points], indent=2) if args.json else format_validation(points))
     return 0
 

@@ -15,7 +15,7 @@ import attrs
 from ovmem.alloc import Allocator, BufferRequest, Plan, live_profile
 from ovmem.ir.core import Graph
 from ovmem.passes.base import PassPreconditionError
-from ovmem.passes.keys import CATEGORY, Category
+from ovmem.passes.keys import CATEGORY, WEIGHT_COPY_BYTES, Category
 from ovmem.passes.lifetime import BUFFERS, Buffer
 from ovmem.passes.states import STATE_BYTES
 from ovmem.units import format_bytes
@@ -47,7 +47,7 @@ class MemoryReport:
     allocator: str
     passes: str
     weights_bytes: int
-    """Constants, at their stored size."""
+    """Constants at their stored size, plus the copies a device makes of them (``weight_copy_bytes``)."""
     state_bytes: int
     """Variables (the KV cache) after this run."""
     io_bytes: int
@@ -56,6 +56,8 @@ class MemoryReport:
     """Arena size the allocator needs for the intermediate tensors."""
     temp_lower_bound_bytes: int
     """Most intermediate bytes live at one step: no allocator can do better."""
+    runtime_bytes: int
+    """What the device runtime holds whatever the model (plugin code, threads); 0 for ``generic``."""
     peak: PeakLocation | None
     """Where the live intermediate bytes reach their maximum."""
     counts: dict[str, int] = attrs.field(factory=dict)
@@ -66,8 +68,8 @@ class MemoryReport:
 
     @property
     def total_bytes(self) -> int:
-        """Everything resident at the peak: weights + states + inputs/outputs + peak temporary."""
-        return self.weights_bytes + self.state_bytes + self.io_bytes + self.temp_peak_bytes
+        """Everything resident at the peak: weights + states + inputs/outputs + peak temporary + runtime."""
+        return self.weights_bytes + self.state_bytes + self.io_bytes + self.temp_peak_bytes + self.runtime_bytes
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (integers in bytes), versioned by :data:`SCHEMA_VERSION`."""
@@ -85,6 +87,7 @@ class MemoryReport:
             "io_bytes": self.io_bytes,
             "temp_peak_bytes": self.temp_peak_bytes,
             "temp_lower_bound_bytes": self.temp_lower_bound_bytes,
+            "runtime_bytes": self.runtime_bytes,
             "total_bytes": self.total_bytes,
             "peak": attrs.asdict(self.peak) if self.peak else None,
             "counts": dict(self.counts),
@@ -123,7 +126,9 @@ def _peak_location(graph: Graph, requests: list[BufferRequest]) -> PeakLocation 
     return PeakLocation(step, node.op_type, node.name)
 
 
-def plan_memory(graph: Graph, allocator: Allocator, *, passes: str = "", device: str = "generic") -> MemoryReport:
+def plan_memory(
+    graph: Graph, allocator: Allocator, *, passes: str = "", device: str = "generic", runtime_bytes: int = 0
+) -> MemoryReport:
     """Pack the temporaries of an analysed graph with ``allocator`` and total every part.
 
     Raises:
@@ -146,10 +151,11 @@ def plan_memory(graph: Graph, allocator: Allocator, *, passes: str = "", device:
         device=device,
         allocator=str(allocator),
         passes=passes,
-        weights_bytes=sum(v.nbytes or 0 for v in weights),
+        weights_bytes=sum((v.nbytes or 0) + WEIGHT_COPY_BYTES.get(v, 0) for v in weights),
         state_bytes=sum(STATE_BYTES.get(s, s.type.nbytes or 0) for s in graph.states),
         io_bytes=sum(b.nbytes or 0 for b in io),
         temp_peak_bytes=plan.peak,
+        runtime_bytes=runtime_bytes,
         temp_lower_bound_bytes=max((live for _, live in live_profile(requests, allocator.alignment)), default=0),
         peak=_peak_location(graph, requests),
         counts={
@@ -181,6 +187,8 @@ def format_report(report: MemoryReport) -> str:
         f"{report.model}: seq_len {report.seq_len}, batch {report.batch}, past {report.past_len}"
         f" | device {report.device} | allocator {report.allocator}"
     )
+    if report.runtime_bytes:
+        rows.append(("runtime", report.runtime_bytes, f"the {report.device} plugin's own code and threads"))
     lines = [head]
     lines += [f"  {label:<20}{format_bytes(n):>12}   {note}" for label, n, note in rows]
     lines.append("  " + "-" * 32)

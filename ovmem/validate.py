@@ -46,9 +46,12 @@ class ValidationPoint:
 def validate(
     path: str | os.PathLike[str], seq_lens: Sequence[int], *, device: str = "CPU", **analyze_options: object
 ) -> list[ValidationPoint]:
-    """Analyse and measure ``path`` at every sequence length (one fresh process per measurement)."""
+    """Analyse ``path`` for ``device`` and measure it there, at every sequence length (one fresh
+    process per measurement)."""
     return [
-        ValidationPoint(n, analyze(path, seq_len=n, **analyze_options), measure(path, seq_len=n, device=device))
+        ValidationPoint(
+            n, analyze(path, seq_len=n, device=device, **analyze_options), measure(path, seq_len=n, device=device)
+        )
         for n in seq_lens
     ]
 

@@ -140,6 +140,26 @@ class Graph:
         self.nodes.append(node)
         return node
 
+    def insert_after(self, node: Node, op_type: str, output_type: TensorType, *, name: str) -> Node:
+        """Insert a one-input, one-output node right after ``node``, reading its first output, and
+        move every other reader of that output onto the new node's output (renumbering the order)."""
+        source = node.outputs[0]
+        readers = source.uses()
+        new = Node(op_type, name)
+        new.inputs = (source,)
+        new.outputs = (Value(f"{name}:0", output_type, new, 0),)
+        for use in readers:
+            inputs = list(use.node.inputs)
+            inputs[use.index] = new.outputs[0]
+            use.node.inputs = tuple(inputs)
+            new.outputs[0]._uses.append(use)
+        source._uses = [Use(new, 0)]
+        self.nodes.insert(node.order + 1, new)
+        for i, n in enumerate(self.nodes):
+            n.order = i
+        self.outputs = [new.outputs[0] if v is source else v for v in self.outputs]
+        return new
+
     def values(self) -> Iterator[Value]:
         """Every value, in the execution order of its producer."""
         for node in self.nodes:

@@ -167,6 +167,7 @@ def lift(
         source = resolve_model_path(model_or_path)
         model = read_model(source, core)
     declared = _declared_shapes(model)
+    dynamic_model = any(p.get_output_partial_shape(0).is_dynamic for p in model.get_parameters())
     state_info = specialize(model, spec)
 
     graph = Graph(_display_name(source) if source else model.get_friendly_name() or "model")
@@ -177,6 +178,7 @@ def lift(
         past_len=spec.past_len,
         shapes=dict(spec.shapes),
         rt_info=_runtime_options(model),
+        dynamic_model=dynamic_model,
     )
     values: dict[tuple[int, int], Value] = {}  # (node instance id, port) -> value
     taken: set[str] = set()

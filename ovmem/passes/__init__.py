@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ovmem.passes import fold_shapes, fold_weights, fuse, inplace, lifetime, placement, states  # noqa: F401  (register the built-ins)
+from ovmem.passes import cpu_runtime, fold_shapes, fold_weights, fuse, inplace, lifetime, placement, states  # noqa: F401  (register the built-ins)
 from ovmem.passes.base import Pass, PassPreconditionError, PassResult
+from ovmem.passes.cpu_runtime import CpuRuntime
 from ovmem.passes.fold_shapes import FoldShapes
 from ovmem.passes.fold_weights import FoldWeights
 from ovmem.passes.keys import (
@@ -13,6 +14,8 @@ from ovmem.passes.keys import (
     FOLDED_BY,
     KERNEL,
     LIFETIME,
+    STORED_TYPE,
+    WEIGHT_COPY_BYTES,
     Category,
     Lifetime,
     alias,
@@ -56,8 +59,11 @@ __all__ = [
     "Pipeline",
     "PrintAfterInstrument",
     "STATE_BYTES",
+    "STORED_TYPE",
+    "WEIGHT_COPY_BYTES",
     "STATE_PRECISION",
     "States",
+    "CpuRuntime",
     "TimingInstrument",
     "alias",
     "alias_root",

@@ -11,6 +11,8 @@ key             on          written by / meaning
 ``lifetime``    Value       ``lifetime``: first and last execution step at which its buffer is live.
 ``stored_type`` Value       device passes: the element type and shape the device really stores the
                             value in (bf16 activations on CPU, say); sizes follow it.
+``weight_copy_bytes`` Value device passes, on a weight: bytes of the device's own (repacked) copy,
+                            resident next to the stored weight.
 ``compile_time`` Node       folding passes: the node runs at compile time and reads no buffer at
                             run time.
 ``kernel``      Node        ``fuse``: the node whose fused runtime kernel computes this node; its
@@ -28,7 +30,7 @@ from ovmem.ir.core import Node, Value
 from ovmem.ir.meta import MetaKey
 from ovmem.ir.types import TensorType
 
-__all__ = ["ALIAS_OF", "CATEGORY", "COMPILE_TIME", "FOLDED_BY", "KERNEL", "LIFETIME", "STORED_TYPE", "stored_nbytes", "Category", "Lifetime", "alias", "alias_root", "fold", "fold_node", "run_step"]
+__all__ = ["ALIAS_OF", "CATEGORY", "COMPILE_TIME", "FOLDED_BY", "KERNEL", "LIFETIME", "STORED_TYPE", "WEIGHT_COPY_BYTES", "stored_nbytes", "Category", "Lifetime", "alias", "alias_root", "fold", "fold_node", "run_step"]
 
 
 class Category(str, enum.Enum):
@@ -65,6 +67,9 @@ FOLDED_BY: MetaKey[str] = MetaKey("folded_by", str, "The rule that removed the v
 ALIAS_OF: MetaKey[Value] = MetaKey("alias_of", Value, "The value whose buffer this value reuses (in place).")
 LIFETIME: MetaKey[Lifetime] = MetaKey("lifetime", Lifetime, "First and last step at which the value's buffer is live.")
 STORED_TYPE: MetaKey[TensorType] = MetaKey("stored_type", TensorType, "The type the device stores the value in.")
+WEIGHT_COPY_BYTES: MetaKey[int] = MetaKey(
+    "weight_copy_bytes", int, "Bytes of the device's own (repacked) copy of this weight, next to the stored one."
+)
 COMPILE_TIME: MetaKey[bool] = MetaKey("compile_time", bool, "The node runs at compile time, reading no runtime buffer.")
 KERNEL: MetaKey[Node] = MetaKey("kernel", Node, "The node whose fused kernel computes this node at run time.")
 

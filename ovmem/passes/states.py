@@ -6,7 +6,8 @@ Rules:
      generation of ``new_tokens`` more tokens (``--new-tokens``; default 0: after this run).
   2. The element type is, in order: the ``precision`` option (``--kv-cache-precision``), the model's
      ``rt_info`` ``runtime_options`` ``KV_CACHE_PRECISION`` (optimum-intel writes ``f16`` there for
-     unquantised exports; OpenVINO applies it when compiling), else the variable's declared type.
+     unquantised exports; OpenVINO applies it when compiling), else ``fallback``: the variable's
+     declared type, or a device's default (u8 for the CPU plugin on x86, ``config.h``).
   3. Quantised caches (``u8``, ``i8``, ``u4``) carry a scale and a zero point (f32 each) per token,
      per head and per group of ``group_size`` channels of the last axis (0 = the whole axis, the
      runtime's default ``KEY_CACHE_GROUP_SIZE`` / ``VALUE_CACHE_GROUP_SIZE``).
@@ -73,6 +74,8 @@ class States(Pass):
     """Tokens generated after this run that the cache must also hold."""
     group_size: int = 0
     """Channels per scale/zero-point group of a quantised cache (0: the whole last axis)."""
+    fallback: Literal["declared", "f32", "f16", "bf16", "u8", "i8", "u4"] = "declared"
+    """Rule 2: the element type when the model's rt_info names none (the CPU plugin's x86 default is u8)."""
     growth: Literal["exact", "double"] = "exact"
     """Rule 4: capacity = the tokens held, or the runtime's doubling reallocation."""
 
@@ -84,7 +87,9 @@ class States(Pass):
         if self.precision != "auto":
             return self.precision
         hinted = graph.meta.get("rt_info", {}).get("KV_CACHE_PRECISION", "").lower()
-        return hinted if hinted in KV_PRECISIONS else state.type.dtype
+        if hinted in KV_PRECISIONS:
+            return hinted
+        return state.type.dtype if self.fallback == "declared" else self.fallback
 
     def capacity(self, past_len: int, seq_len: int) -> int:
         """Tokens the cache holds room for after this run and ``new_tokens`` one-token steps."""

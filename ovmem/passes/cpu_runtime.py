@@ -1,0 +1,155 @@
+"""``cpu-runtime``: what the OpenVINO CPU plugin stores differently from the graph as exported.
+
+Rules (sources in ``docs/cpu-plugin-notes.md``, sections 1, 4 and 5):
+  1. ``precision``: float temporaries are stored in the inference precision — bf16 where the CPU
+     has AVX512-BF16 or AMX, else f32 (``auto``; the plugin's ``INFERENCE_PRECISION_HINT``
+     default) — except the rotary ``Cos``/``Sin`` tables, which stay f32
+     (``MarkRopeInputsToKeepInMixedPrecision``); i64 temporaries are i32 (``ConvertPrecision``).
+     Model inputs, outputs and states keep their types (``EnforceInferencePrecision``).
+  2. In bf16/f16 mode a float model output is computed in that precision into an internal buffer
+     and a ``Reorder`` writes the f32 output tensor: for logits an extra ``seq × vocab × 2`` bytes.
+     The pass inserts that ``Reorder`` node.
+  3. Every FullyConnected (a ``MatMul`` whose weight is a constant or computed from constants)
+     gets the executor's packed copy of its weight in anonymous memory, next to the mapped ``.bin``
+     (``useWeightsDecompressionImpl``): f16 weights are repacked at their size in bf16 mode and
+     kept f16 in f32 mode for LLMs (SDPA plus variables), but widened to f32 for other models;
+     int4/int8 weights stay compressed, their f16 scales become f32. The embedding ``Gather``
+     reads the original, so a tied LM head holds a second copy.
+
+Reads: ``category``, ``folded_by``. Writes: ``stored_type`` on temporaries, ``weight_copy_bytes``
+on FullyConnected weights, and inserts ``Reorder`` nodes after float outputs.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Literal
+
+import attrs
+
+from ovmem.ir.core import Graph, Node, Value
+from ovmem.ir.types import TensorType
+from ovmem.passes.base import Pass, PassResult
+from ovmem.passes.keys import CATEGORY, FOLDED_BY, STORED_TYPE, WEIGHT_COPY_BYTES, Category
+from ovmem.passes.registry import register_pass
+
+__all__ = ["CpuRuntime", "host_inference_precision"]
+
+FLOATS = frozenset({"f32", "f16", "bf16"})
+KEEP_F32 = frozenset({"Cos", "Sin"})
+COMPRESSED = frozenset({"u4", "i4", "u8", "i8", "nf4", "f4e2m1"})
+
+
+@functools.cache
+def host_inference_precision() -> str:
+    """The CPU plugin's default inference precision on this host: bf16 where it has BF16 support."""
+    import openvino as ov
+
+    capabilities = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    return "bf16" if "BF16" in capabilities else "f32"
+
+
+def _from_weights(value: Value) -> bool:
+    """A weight, or a value ``fold-weights`` found to be computed from weights alone."""
+    category = CATEGORY.get(value, None)
+    return category is Category.WEIGHT or (
+        category is Category.FOLDED and FOLDED_BY.get(value, "").startswith("fold-weights")
+    )
+
+
+def _weight_constants(value: Value) -> list[Value]:
+    """The constants a FullyConnected weight input is computed from."""
+    found, stack, seen = [], [value], set()
+    while stack:
+        v = stack.pop()
+        if v in seen or v.producer is None:
+            continue
+        seen.add(v)
+        if v.producer.op_type == "Constant":
+            found.append(v)
+        elif _from_weights(v):
+            stack.extend(v.producer.inputs)
+    return found
+
+
+def _packed_bytes(constants: list[Value], precision: str, llm: bool) -> dict[Value, int]:
+    weight = max(constants, key=lambda v: v.nbytes or 0)
+    copies = {}
+    for v in constants:
+        n, dtype = v.nbytes or 0, v.type.dtype
+        if v is weight and dtype in COMPRESSED:
+            copies[v] = n
+        elif v is weight and dtype in ("f16", "bf16"):
+            copies[v] = n * 2 if precision == "f32" and not llm else n
+        elif v is weight and dtype == "f32":
+            copies[v] = n // 2 if precision in ("bf16", "f16") else n
+        elif dtype in ("f16", "bf16") and v is not weight:  # scales and zero points become f32
+            copies[v] = n * 2
+        else:
+            copies[v] = n
+    return copies
+
+
+@register_pass
+@attrs.frozen
+class CpuRuntime(Pass):
+    """Element types, output reorders and weight copies of the CPU plugin."""
+
+    name = "cpu-runtime"
+    precision: Literal["auto", "bf16", "f16", "f32"] = "auto"
+    """Rule 1: the inference precision; ``auto`` asks OpenVINO about this host."""
+
+    def call(self, graph: Graph) -> PassResult:
+        precision = host_inference_precision() if self.precision == "auto" else self.precision
+        graph.meta["inference_precision"] = precision
+        modified = self._reorder_outputs(graph, precision)
+        pinned = {*graph.inputs, *graph.outputs}
+        for state in graph.states:
+            pinned.add(state.read.outputs[0])
+            if state.assign is not None:
+                pinned.add(state.assign.inputs[0])
+        for node in graph.nodes:
+            for value in node.outputs:
+                stored = self._stored(node, value, precision)
+                if value in pinned or CATEGORY.get(value, None) in (Category.WEIGHT, Category.FOLDED) or stored is None:
+                    continue
+                if STORED_TYPE.get(value, None) != stored:
+                    STORED_TYPE.set(value, stored)
+                    modified = True
+        llm = bool(graph.states) and any(n.op_type == "ScaledDotProductAttention" for n in graph.nodes)
+        copies: dict[Value, int] = {}
+        for node in graph.nodes:
+            if node.op_type == "MatMul" and len(node.inputs) == 2 and _from_weights(node.inputs[1]):
+                constants = _weight_constants(node.inputs[1])
+                for constant, n in (_packed_bytes(constants, precision, llm) if constants else {}).items():
+                    copies[constant] = copies.get(constant, 0) + n
+        for value in graph.values():
+            if WEIGHT_COPY_BYTES.get(value, None) != copies.get(value):
+                modified = True
+                if value in copies:
+                    WEIGHT_COPY_BYTES.set(value, copies[value])
+                else:
+                    WEIGHT_COPY_BYTES.clear(value)
+        return PassResult(graph, modified)
+
+    @staticmethod
+    def _stored(node: Node, value: Value, precision: str) -> TensorType | None:
+        dtype = value.type.dtype
+        if dtype in FLOATS and node.op_type not in KEEP_F32 and dtype != precision:
+            return TensorType(precision, value.type.shape)
+        if dtype == "i64":
+            return TensorType("i32", value.type.shape)
+        return None
+
+    @staticmethod
+    def _reorder_outputs(graph: Graph, precision: str) -> bool:
+        if precision == "f32":
+            return False
+        modified = False
+        for value in list(graph.outputs):
+            producer = value.producer
+            if producer is None or value.type.dtype not in FLOATS or producer.op_type in ("Parameter", "Reorder"):
+                continue
+            graph.insert_after(producer, "Reorder", value.type, name=f"{producer.name}/reorder")
+            modified = True
+        return modified

@@ -1,0 +1,130 @@
+"""``--device CPU``: the CPU plugin's precisions, output reorder, weight copies, sync points, planner."""
+
+from __future__ import annotations
+
+import numpy as np
+import openvino as ov
+import openvino.opset13 as ops
+import pytest
+from graphs import kv_cache, named, shape_arithmetic
+
+import ovmem
+from ovmem.devices import DEVICES, get_device
+from ovmem.errors import UsageError
+from ovmem.ir import lift
+from ovmem.models.llama import LlamaConfig, build_llama
+from ovmem.passes import CATEGORY, LIFETIME, STORED_TYPE, WEIGHT_COPY_BYTES, Category, parse_pipeline
+from ovmem.passes.lifetime import sync_steps
+
+TINY = LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4, num_kv_heads=2,
+                   head_dim=16, tie_word_embeddings=True)  # fmt: skip
+
+
+def _graph(model, spec: str, seq_len: int = 8):
+    return parse_pipeline(spec)(lift(model, seq_len=seq_len)).graph
+
+
+def test_bf16_activations_f32_rotary_tables_and_outputs():
+    graph = _graph(build_llama(TINY), "fold-weights,fold-shapes,fuse,inplace,cpu-runtime{precision=bf16},placement,lifetime")
+    by_name = {n.name: n for n in graph.nodes}
+    assert STORED_TYPE.get(by_name["model.layers.0.mlp.up_proj"].outputs[0]).dtype == "bf16"
+    assert not STORED_TYPE.is_set(by_name["model.rotary_emb/cos"].outputs[0])  # kept f32
+    (logits,) = graph.outputs
+    assert logits.type.dtype == "f32" and not STORED_TYPE.is_set(logits)
+    reorder = logits.producer
+    assert reorder.op_type == "Reorder" and reorder.inputs[0].producer.name == "lm_head"
+    lm_head = reorder.inputs[0]
+    assert CATEGORY.get(lm_head) is Category.TEMP and STORED_TYPE.get(lm_head).dtype == "bf16"
+    assert [n.order for n in graph.nodes] == list(range(len(graph.nodes)))
+
+
+def test_no_reorder_in_f32_mode_and_i64_temporaries_are_i32():
+    graph = _graph(shape_arithmetic(), "fold-weights,cpu-runtime{precision=f32},placement,lifetime")
+    assert not any(n.op_type == "Reorder" for n in graph.nodes)
+    positions = next(n for n in graph.nodes if n.name == "positions").outputs[0]
+    assert positions.type.dtype == "i64" and STORED_TYPE.get(positions).dtype == "i32"
+
+
+def test_fully_connected_weights_get_a_packed_copy():
+    model = build_llama(TINY)  # f16 weights, tied embeddings
+    graph = _graph(model, "fold-weights,fuse,cpu-runtime{precision=bf16},placement,lifetime")
+    embedding = next(n for n in graph.nodes if n.name == "model.embed_tokens.weight").outputs[0]
+    q = next(n for n in graph.nodes if n.name == "model.layers.0.self_attn.q_proj.weight").outputs[0]
+    assert WEIGHT_COPY_BYTES.get(q) == q.nbytes  # f16 -> bf16: same size
+    assert WEIGHT_COPY_BYTES.get(embedding) == embedding.nbytes  # the tied LM head packs the table
+    norm = next(n for n in graph.nodes if n.name == "model.norm.weight").outputs[0]
+    assert not WEIGHT_COPY_BYTES.is_set(norm)  # not read by a FullyConnected
+    f32 = _graph(model, "fold-weights,fuse,cpu-runtime{precision=f32},placement,lifetime")
+    q32 = next(n for n in f32.nodes if n.name == "model.layers.0.self_attn.q_proj.weight").outputs[0]
+    assert WEIGHT_COPY_BYTES.get(q32) == q32.nbytes  # an LLM in f32 keeps f16 weights
+
+
+def test_non_llm_f16_weights_widen_in_f32_mode():
+    x = named(ops.parameter([-1, 16], ov.Type.f32, name="x"), "x")
+    w = named(ops.constant(np.ones((16, 32), np.float16)), "w")
+    y = ops.matmul(x, ops.convert(w, ov.Type.f32), False, False)
+    graph = _graph(ov.Model([ops.result(y)], [x]), "fold-weights,cpu-runtime{precision=f32},placement,lifetime")
+    w = next(n for n in graph.nodes if n.name == "w").outputs[0]
+    assert WEIGHT_COPY_BYTES.get(w) == 2 * w.nbytes
+
+
+def _range_in_the_middle() -> ov.Model:
+    """``a = Relu(x)``; then ``Range(S)`` over x's computed length (a sync point); then ``a + range``."""
+    x = named(ops.parameter([1, -1], ov.Type.f32, name="x"), "x")
+    a = named(ops.relu(x), "a")
+    length = ops.squeeze(ops.gather(ops.shape_of(x), ops.constant([1]), ops.constant(0)), ops.constant(0))
+    positions = named(ops.range(ops.constant(0, ov.Type.i64), length, ops.constant(1, ov.Type.i64), "f32"), "positions")
+    b = named(ops.add(a, positions), "b")
+    return ov.Model([ops.result(named(ops.tanh(ops.sigmoid(b)), "out"))], [x])
+
+
+def test_sync_points_stretch_lifetimes_across_them():
+    spec = "fold-weights,placement,lifetime{sync_points=%s}"
+    plain, synced = _graph(_range_in_the_middle(), spec % "false"), _graph(_range_in_the_middle(), spec % "true")
+    positions = next(n for n in synced.nodes if n.name == "positions")
+    assert sync_steps(synced) == [positions.order]  # Range over a computed length; nothing else
+    a_plain = LIFETIME.get(next(n for n in plain.nodes if n.name == "a").outputs[0])
+    a_synced = LIFETIME.get(next(n for n in synced.nodes if n.name == "a").outputs[0])
+    b_order = next(n for n in plain.nodes if n.name == "b").order
+    assert a_plain.start < positions.order < a_plain.end == b_order  # live across the Range ...
+    assert a_synced.end == len(synced.nodes) - 1  # ... with no later sync point: kept to the end
+    b_synced = LIFETIME.get(next(n for n in synced.nodes if n.name == "b").outputs[0])
+    assert b_synced == LIFETIME.get(next(n for n in plain.nodes if n.name == "b").outputs[0])  # after it: unchanged
+
+
+def test_cpu_kv_cache_defaults_to_u8_and_doubles():
+    # no rt_info hint: u8 with f32 scale + zero point per token and head; room for twice the tokens
+    report = ovmem.analyze(kv_cache(kv_heads=2, head_dim=8), seq_len=10, device="CPU")
+    tokens = 2 * 10
+    assert report.state_bytes == 2 * tokens * 8 + 2 * tokens * 8
+    assert report.device == "CPU" and report.runtime_bytes == get_device("cpu").runtime_bytes > 0
+    assert report.total_bytes == (report.weights_bytes + report.state_bytes + report.io_bytes
+                                  + report.temp_peak_bytes + report.runtime_bytes)  # fmt: skip
+
+
+def test_device_chooses_the_planner_by_how_the_model_is_declared():
+    dynamic = ovmem.analyze(build_llama(TINY), seq_len=8, device="CPU")
+    assert dynamic.allocator == "non-overlapping-sets"
+    x = named(ops.parameter([1, 8, 16], ov.Type.f32, name="x"), "x")
+    static = ovmem.analyze(ov.Model([ops.result(ops.tanh(ops.relu(x)))], [x]), seq_len=8, device="CPU")
+    assert static.allocator == "greedy-by-size{alignment=32}"
+    assert ovmem.analyze(build_llama(TINY), seq_len=8).allocator == "greedy-by-size"  # generic
+
+
+def test_unknown_device():
+    with pytest.raises(UsageError, match="unknown device 'NPU'"):
+        ovmem.analyze(build_llama(TINY), seq_len=8, device="NPU")
+    assert set(DEVICES) == {"generic", "CPU"}
+
+
+@pytest.mark.parametrize("fixture", ["tiny-qwen2-int4", "tiny-phi3-f16"])
+def test_cpu_estimate_tracks_a_real_run(fixture):
+    """Estimate vs a real OpenVINO CPU run on a committed export (a fresh process measures it)."""
+    from pathlib import Path
+
+    from ovmem.validate import validate
+
+    (point,) = validate(Path(__file__).parent / "fixtures" / fixture, [1024], device="CPU")
+    assert abs(point.error) <= 0.10, f"estimate {point.estimate.total_bytes} vs measured {point.measurement.peak_rss_bytes}"
+    generic = ovmem.analyze(Path(__file__).parent / "fixtures" / fixture, seq_len=1024)
+    assert generic.total_bytes < 0.5 * point.measurement.peak_rss_bytes  # what the CPU model adds is real
