@@ -21,18 +21,13 @@ estimate's parts next to the measurement's anon/file split at its peak), then th
 with its error and counts as a miss. Exit status 0 when both targets pass, 1 otherwise, 2 on a usage
 error.
 
-``--device`` goes to ``validate``: the measurement's device, and the estimate's where ``validate``
-passes it on to ``ovmem.analyze`` (the header line says which device rules the estimate used).
-``--timeout`` is the per-measurement limit of ``ovmem.measure``; ``validate`` does not take one, so
-with ``--timeout`` a point is assembled from the same two calls ``validate`` makes
-(``ValidationPoint(seq, analyze(path, seq_len=seq, device=...), measure(path, seq_len=seq, device=...,
-timeout=...))``; ``device`` is left out of ``analyze`` if it does not take one).
+``--device`` goes to ``validate``: the device the estimate models and the measurement runs on.
+``--timeout`` is the per-measurement limit of ``ovmem.measure``.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import platform
 import statistics
@@ -60,20 +55,9 @@ def find_models(root: Path) -> list[Path]:
     return sorted(p.parent for p in root.glob("*/openvino_model.xml"))
 
 
-def run_point(path: Path, seq: int, device: str, timeout: float | None) -> ValidationPoint:
-    """One estimate + one measurement of ``path`` at ``seq`` tokens."""
-    if timeout is None:
-        return validate(path, [seq], device=device)[0]
-    if "timeout" in inspect.signature(validate).parameters:  # once validate takes one
-        return validate(path, [seq], device=device, timeout=timeout)[0]
-    from ovmem.api import analyze
-    from ovmem.measure import measure
-
-    # validate()'s own body, with the measurement's timeout (and the device for the estimate when
-    # analyze takes one, as validate passes it then).
-    options = {"device": device} if "device" in inspect.signature(analyze).parameters else {}
-    estimate = analyze(path, seq_len=seq, **options)
-    return ValidationPoint(seq, estimate, measure(path, seq_len=seq, device=device, timeout=timeout))
+def run_point(path: Path, seq: int, device: str, timeout: float) -> ValidationPoint:
+    (point,) = validate(path, [seq], device=device, timeout=timeout)
+    return point
 
 
 def mib(n: int) -> str:
@@ -146,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="CPU", help="device of the measurement (passed to validate; CPU)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the raw points (bytes, seconds) here")
     parser.add_argument(
-        "--timeout", type=float, default=None, help="seconds per measurement before it is killed (default: measure's)"
+        "--timeout", type=float, default=600, help="seconds per measurement before it is killed (default 600)"
     )
     args = parser.parse_args(argv)
 

@@ -44,13 +44,20 @@ class ValidationPoint:
 
 
 def validate(
-    path: str | os.PathLike[str], seq_lens: Sequence[int], *, device: str = "CPU", **analyze_options: object
+    path: str | os.PathLike[str],
+    seq_lens: Sequence[int],
+    *,
+    device: str = "CPU",
+    timeout: float = 600,
+    **analyze_options: object,
 ) -> list[ValidationPoint]:
     """Analyse ``path`` for ``device`` and measure it there, at every sequence length (one fresh
-    process per measurement)."""
+    process per measurement, each limited to ``timeout`` seconds)."""
     return [
         ValidationPoint(
-            n, analyze(path, seq_len=n, device=device, **analyze_options), measure(path, seq_len=n, device=device)
+            n,
+            analyze(path, seq_len=n, device=device, **analyze_options),
+            measure(path, seq_len=n, device=device, timeout=timeout),
         )
         for n in seq_lens
     ]
