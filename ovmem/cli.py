@@ -68,6 +68,9 @@ def _add_model_options(p: argparse.ArgumentParser, *, with_path: bool = True) ->
     p.add_argument(
         "--disable", action="append", default=[], metavar="PASS[.RULE]", help="drop a pass or switch off one of its rules"
     )
+    p.add_argument(
+        "--inference-precision", choices=("bf16", "f16", "f32"), default=None, help="--device CPU: override the host's"
+    )
     p.add_argument("--kv-cache-precision", choices=KV_PRECISIONS, default=None, help="KV-cache element type")
     p.add_argument("--new-tokens", type=_non_negative_int, default=0, help="tokens generated after this run (KV cache)")
     p.add_argument("--print-after-all", action="store_true", help="print the IR after every pass (stderr)")
@@ -129,7 +132,7 @@ def _model(path: str | None):  # -> ov.Model | str
 
 def _pipeline(args: argparse.Namespace):
     from ovmem.devices import get_device
-    from ovmem.passes import PrintAfterInstrument, States, disable, parse_pipeline
+    from ovmem.passes import CpuRuntime, PrintAfterInstrument, States, disable, parse_pipeline
 
     instruments = [PrintAfterInstrument()] if args.print_after_all else []
     spec = get_device(args.device).pipeline if args.passes is None else args.passes
@@ -138,6 +141,8 @@ def _pipeline(args: argparse.Namespace):
     if args.kv_cache_precision:
         options["precision"] = args.kv_cache_precision
     passes = [attrs.evolve(p, **options) if isinstance(p, States) else p for p in pipeline.passes]
+    if args.inference_precision:
+        passes = [attrs.evolve(p, precision=args.inference_precision) if isinstance(p, CpuRuntime) else p for p in passes]
     return disable(attrs.evolve(pipeline, passes=passes), args.disable)
 
 

@@ -206,3 +206,18 @@ def test_validate_puts_estimate_and_measurement_side_by_side(capsys):
         assert p["estimate"]["seq_len"] == p["measurement"]["seq_len"] == p["seq_len"]
     code, out, _ = run(capsys, "validate", str(ROOT / "tests/fixtures/tiny-qwen2-f16"), "--seq-len", "16")
     assert code == 0 and "error" in out.splitlines()[1] and "%" in out.splitlines()[2]
+
+
+def test_device_cpu_and_its_inference_precision(capsys):
+    code, out, err = run(capsys, "demo", "--seq-len", "64", "--json", "--device", "CPU", "--inference-precision", "f32")
+    assert code == 0, err
+    f32 = json.loads(out)
+    code, out, err = run(capsys, "demo", "--seq-len", "64", "--json", "--device", "CPU", "--inference-precision", "bf16")
+    bf16 = json.loads(out)
+    assert f32["device"] == bf16["device"] == "CPU" and "cpu-runtime{precision=f32}" in f32["passes"]
+    logits_bf16 = 64 * 32000 * 2  # in bf16 the LM head writes a bf16 copy of the logits, then reorders
+    assert bf16["temp_peak_bytes"] >= logits_bf16 > f32["temp_peak_bytes"]
+    assert bf16["io_bytes"] == f32["io_bytes"]  # inputs and outputs keep their types
+    assert f32["runtime_bytes"] > 0
+    code, _, err = run(capsys, "analyze", "--device", "TPU")
+    assert code == 2 and "unknown device 'TPU'" in err
