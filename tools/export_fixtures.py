@@ -267,6 +267,45 @@ FIXTURES: Dict[str, Fixture] = {
     ]
 }
 
+_LLAMA_3_2_1B_4L = dict(
+    # Llama-3.2-1B config, num_hidden_layers 16 -> 4; its llama3 rope_scaling left out.
+    hidden_size=2048,
+    intermediate_size=8192,
+    num_hidden_layers=4,
+    num_attention_heads=32,
+    num_key_value_heads=8,
+    head_dim=64,
+    vocab_size=128256,
+    max_position_embeddings=131072,
+    rope_theta=500000.0,
+    rms_norm_eps=1e-5,
+    hidden_act="silu",
+    attention_bias=False,
+    mlp_bias=False,
+    bos_token_id=128000,
+    eos_token_id=128001,
+    tie_word_embeddings=True,
+)
+
+_PHI_3_MINI_4L = dict(
+    # Phi-3-mini-4k-instruct config, num_hidden_layers 32 -> 4; its sliding_window 2047 left out.
+    hidden_size=3072,
+    intermediate_size=8192,
+    num_hidden_layers=4,
+    num_attention_heads=32,
+    num_key_value_heads=32,
+    vocab_size=32064,
+    max_position_embeddings=4096,
+    original_max_position_embeddings=4096,
+    rope_theta=10000.0,
+    rms_norm_eps=1e-5,
+    hidden_act="silu",
+    bos_token_id=1,
+    eos_token_id=32000,
+    pad_token_id=32000,
+    tie_word_embeddings=False,
+)
+
 BIG_MODELS: Dict[str, Fixture] = {
     f.name: f
     for f in [
@@ -288,48 +327,13 @@ BIG_MODELS: Dict[str, Fixture] = {
             description="Llama-3.2-1B real widths (hidden 2048, 32q/8kv heads of 64, vocab 128256, tied) "
             "but 4 layers, no rope_scaling, random weights, fp16",
             config_class="LlamaConfig",
-            config_kwargs=dict(
-                # Llama-3.2-1B config, num_hidden_layers 16 -> 4; its llama3 rope_scaling left out.
-                hidden_size=2048,
-                intermediate_size=8192,
-                num_hidden_layers=4,
-                num_attention_heads=32,
-                num_key_value_heads=8,
-                head_dim=64,
-                vocab_size=128256,
-                max_position_embeddings=131072,
-                rope_theta=500000.0,
-                rms_norm_eps=1e-5,
-                hidden_act="silu",
-                attention_bias=False,
-                mlp_bias=False,
-                bos_token_id=128000,
-                eos_token_id=128001,
-                tie_word_embeddings=True,
-            ),
+            config_kwargs=_LLAMA_3_2_1B_4L,
         ),
         Fixture(
             name="llama-3.2-1b-4l-int4",
             description="llama-3.2-1b-4l config, random weights, NNCF int4 asym group 128 (ratio 1.0)",
             config_class="LlamaConfig",
-            config_kwargs=dict(
-                hidden_size=2048,
-                intermediate_size=8192,
-                num_hidden_layers=4,
-                num_attention_heads=32,
-                num_key_value_heads=8,
-                head_dim=64,
-                vocab_size=128256,
-                max_position_embeddings=131072,
-                rope_theta=500000.0,
-                rms_norm_eps=1e-5,
-                hidden_act="silu",
-                attention_bias=False,
-                mlp_bias=False,
-                bos_token_id=128000,
-                eos_token_id=128001,
-                tie_word_embeddings=True,
-            ),
+            config_kwargs=_LLAMA_3_2_1B_4L,
             weights=INT4_ASYM_G128,
         ),
         Fixture(
@@ -337,46 +341,13 @@ BIG_MODELS: Dict[str, Fixture] = {
             description="Phi-3-mini-4k real widths (hidden 3072, 32 MHA heads, fused qkv/gate_up, vocab 32064, "
             "untied) but 4 layers, random weights, fp16",
             config_class="Phi3Config",
-            config_kwargs=dict(
-                # Phi-3-mini-4k-instruct config, num_hidden_layers 32 -> 4; its sliding_window 2047 left out.
-                hidden_size=3072,
-                intermediate_size=8192,
-                num_hidden_layers=4,
-                num_attention_heads=32,
-                num_key_value_heads=32,
-                vocab_size=32064,
-                max_position_embeddings=4096,
-                original_max_position_embeddings=4096,
-                rope_theta=10000.0,
-                rms_norm_eps=1e-5,
-                hidden_act="silu",
-                bos_token_id=1,
-                eos_token_id=32000,
-                pad_token_id=32000,
-                tie_word_embeddings=False,
-            ),
+            config_kwargs=_PHI_3_MINI_4L,
         ),
         Fixture(
             name="phi-3-mini-4l-int4",
             description="phi-3-mini-4l config, random weights, NNCF int4 asym group 128 (ratio 1.0)",
             config_class="Phi3Config",
-            config_kwargs=dict(
-                hidden_size=3072,
-                intermediate_size=8192,
-                num_hidden_layers=4,
-                num_attention_heads=32,
-                num_key_value_heads=32,
-                vocab_size=32064,
-                max_position_embeddings=4096,
-                original_max_position_embeddings=4096,
-                rope_theta=10000.0,
-                rms_norm_eps=1e-5,
-                hidden_act="silu",
-                bos_token_id=1,
-                eos_token_id=32000,
-                pad_token_id=32000,
-                tie_word_embeddings=False,
-            ),
+            config_kwargs=_PHI_3_MINI_4L,
             weights=INT4_ASYM_G128,
         ),
     ]
