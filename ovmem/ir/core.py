@@ -91,6 +91,11 @@ class State:
     """Analysis results; use :class:`~ovmem.ir.meta.MetaKey` accessors."""
 
     @property
+    def values(self) -> tuple[Value, ...]:
+        """The values that hold the variable: the ``ReadValue`` output and the ``Assign`` input."""
+        return (self.read.outputs[0], *(self.assign.inputs[:1] if self.assign is not None else ()))
+
+    @property
     def type(self) -> TensorType:
         """The variable's type after this step (the larger of read and written tensors)."""
         before = self.read.outputs[0].type

@@ -105,9 +105,7 @@ class CpuRuntime(Pass):
         modified = self._reorder_outputs(graph, precision)
         pinned = {*graph.inputs, *graph.outputs}
         for state in graph.states:
-            pinned.add(state.read.outputs[0])
-            if state.assign is not None:
-                pinned.add(state.assign.inputs[0])
+            pinned.update(state.values)
         for node in graph.nodes:
             for value in node.outputs:
                 stored = self._stored(node, value, precision)

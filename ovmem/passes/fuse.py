@@ -401,7 +401,7 @@ class Fuse(Pass):
     def call(self, graph: Graph) -> PassResult:
         protected = {*graph.inputs, *graph.outputs}
         for state in graph.states:
-            protected.update([state.read.outputs[0], *(state.assign.inputs if state.assign else ())])
+            protected.update(state.values)
         claimed = {KERNEL.get(n) for n in graph.nodes if KERNEL.is_set(n)}  # roots of earlier runs
 
         def free(node: Node) -> bool:

@@ -44,9 +44,7 @@ class Placement(Pass):
         for value in (graph.inputs if self.inputs else []) + (graph.outputs if self.outputs else []):
             pinned[value] = Category.IO
         for state in graph.states:
-            pinned[state.read.outputs[0]] = Category.STATE
-            if state.assign is not None:
-                pinned[state.assign.inputs[0]] = Category.STATE
+            pinned.update(dict.fromkeys(state.values, Category.STATE))
         modified = False
         for value, category in pinned.items():
             if CATEGORY.get(value, None) is not category:
