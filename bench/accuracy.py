@@ -39,7 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ovmem.errors import OvmemError  # noqa: E402
-from ovmem.validate import ValidationPoint, validate  # noqa: E402
+from ovmem.api import analyze  # noqa: E402
+from ovmem.measure import measure  # noqa: E402
+from ovmem.validate import ValidationPoint  # noqa: E402
 
 DEFAULT_ROOT = Path("/work/bigmodels")
 DEFAULT_SEQ_LENS = (256, 1024, 4096)
@@ -55,40 +57,44 @@ def find_models(root: Path) -> list[Path]:
     return sorted(p.parent for p in root.glob("*/openvino_model.xml"))
 
 
-def run_point(path: Path, seq: int, device: str, timeout: float) -> ValidationPoint:
-    (point,) = validate(path, [seq], device=device, timeout=timeout)
-    return point
+def run_point(path: Path, seq: int, device: str, timeout: float, lifts: list[str]) -> list[ValidationPoint]:
+    """One measurement, and an estimate for each way of lifting the model (the first is the primary)."""
+    measurement = measure(path, seq_len=seq, device=device, timeout=timeout)
+    return [ValidationPoint(seq, analyze(path, seq_len=seq, device=device, lift_from=lift), measurement) for lift in lifts]
 
 
 def mib(n: int) -> str:
     return f"{n / MIB:,.1f}"
 
 
-def markdown_table(rows: list[dict]) -> str:
+def markdown_table(rows: list[dict], others: list[str]) -> str:
+    extra = "".join(f" {lift} lift MiB | error |" for lift in others)
     head = (
-        "| model | seq | estimate MiB | measured MiB | error | est. weights | est. KV | est. io | est. temp "
+        "| model | seq | estimate MiB | measured MiB | error |" + extra + " est. weights | est. KV | est. io | est. temp "
         "| meas. anon | meas. file | time s |"
     )
     lines = [head, "|" + "|".join(["---"] + ["---:"] * (head.count("|") - 2)) + "|"]
     for r in rows:
         if "error_message" in r:
             lines.append(
-                f"| {r['model']} | {r['seq_len']} | – | – | **failed** | {r['error_message']} |  |  |  |  |  "
-                f"| {r['seconds']:.1f} |"
+                f"| {r['model']} | {r['seq_len']} | – | – | **failed** | {r['error_message']} |"
+                + "  |" * (5 + 2 * len(others)) + f" {r['seconds']:.1f} |"
             )
             continue
         e, m = r["estimate"], r["measurement"]
+        extra = "".join(f" {mib(r['also'][lift]['total_bytes'])} | {r['also'][lift]['error']:+.1%} |" for lift in others)
         lines.append(
             f"| {r['model']} | {r['seq_len']} | {mib(e['total_bytes'])} | {mib(m['peak_rss_bytes'])} "
-            f"| {r['error']:+.1%} | {mib(e['weights_bytes'])} | {mib(e['state_bytes'])} | {mib(e['io_bytes'])} "
+            f"| {r['error']:+.1%} |{extra} {mib(e['weights_bytes'])} | {mib(e['state_bytes'])} | {mib(e['io_bytes'])} "
             f"| {mib(e['temp_peak_bytes'])} | {mib(m['anon_at_peak'])} | {mib(m['file_at_peak'])} "
             f"| {r['seconds']:.1f} |"
         )
     return "\n".join(lines)
 
 
-def summary(rows: list[dict]) -> tuple[list[str], bool]:
-    errors = [abs(r["error"]) for r in rows if "error_message" not in r]
+def summary(rows: list[dict], lift: str | None = None) -> tuple[list[str], bool]:
+    """Error statistics and the targets, of the primary estimate or of the ``lift`` one."""
+    errors = [abs(r["error"] if lift is None else r["also"][lift]["error"]) for r in rows if "error_message" not in r]
     failed = len(rows) - len(errors)
     lines = []
     if errors:
@@ -128,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         "--seq-len", nargs="+", type=int, default=list(DEFAULT_SEQ_LENS), metavar="N", help="default: 256 1024 4096"
     )
     parser.add_argument("--device", default="CPU", help="device of the measurement (passed to validate; CPU)")
+    parser.add_argument(
+        "--lift", nargs="+", choices=("graph", "runtime"), default=["graph", "runtime"],
+        help="what the estimates analyse, each against the same measurement; the first is the primary (default: both)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the raw points (bytes, seconds) here")
     parser.add_argument(
         "--timeout", type=float, default=600, help="seconds per measurement before it is killed (default 600)"
@@ -153,15 +163,20 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             print(f"[accuracy] {name} seq {seq} ...", file=sys.stderr, flush=True)
             try:
-                point = run_point(path, seq, args.device, args.timeout)
+                point, *others = run_point(path, seq, args.device, args.timeout, args.lift)
             except OvmemError as exc:  # one failed point does not stop the run
                 row = {"model": name, "path": str(path), "seq_len": seq, "error_message": str(exc).splitlines()[0]}
                 print(f"[accuracy]   failed: {row['error_message']}", file=sys.stderr, flush=True)
             else:
                 row = {"model": name, "path": str(path), **point.to_dict()}
+                row["also"] = {
+                    lift: {"total_bytes": p.estimate.total_bytes, "error": p.error, "estimate": p.estimate.to_dict()}
+                    for lift, p in zip(args.lift[1:], others)
+                }
                 print(
                     f"[accuracy]   estimate {mib(point.estimate.total_bytes)} MiB, measured "
-                    f"{mib(point.measurement.peak_rss_bytes)} MiB, error {point.error:+.1%}",
+                    f"{mib(point.measurement.peak_rss_bytes)} MiB, error {point.error:+.1%}"
+                    + "".join(f"; {lift} lift {p.error:+.1%}" for lift, p in zip(args.lift[1:], others)),
                     file=sys.stderr,
                     flush=True,
                 )
@@ -174,10 +189,14 @@ def main(argv: list[str] | None = None) -> int:
         f"ovmem estimate (device {', '.join(devices) or '?'}) vs measured peak RSS on {args.device}, "
         f"OpenVINO {openvino.__version__}; sizes in MiB, error = (estimate - measured) / measured\n"
     )
-    print(markdown_table(rows))
+    print(markdown_table(rows, args.lift[1:]))
     print()
     lines, ok = summary(rows)
+    print(f"{args.lift[0]} lift (primary):")
     print("\n".join(lines))
+    for lift in args.lift[1:]:
+        print(f"\n{lift} lift:")
+        print("\n".join(summary(rows, lift)[0]))
     print(f"\n{len(rows)} point(s) in {elapsed:.0f} s")
 
     if args.json:

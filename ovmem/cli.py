@@ -63,7 +63,9 @@ def _add_model_options(p: argparse.ArgumentParser, *, with_path: bool = True) ->
     p.add_argument(
         "--shape", action="append", default=[], metavar="NAME=D0,D1,...", help="explicit shape of an input (repeatable)"
     )
-    p.add_argument("--device", default="generic", help="what to model: generic (the graph as exported) or CPU")
+    p.add_argument(
+        "--device", default="generic", help="what to model: generic (the graph as exported), CPU, or GPU (modelled, not validated)"
+    )
     p.add_argument("--passes", default=None, metavar="SPEC", help='pass pipeline, e.g. "fold-weights,lifetime"')
     p.add_argument(
         "--disable", action="append", default=[], metavar="PASS[.RULE]", help="drop a pass or switch off one of its rules"
@@ -73,6 +75,10 @@ def _add_model_options(p: argparse.ArgumentParser, *, with_path: bool = True) ->
     )
     p.add_argument("--kv-cache-precision", choices=KV_PRECISIONS, default=None, help="KV-cache element type")
     p.add_argument("--new-tokens", type=_non_negative_int, default=0, help="tokens generated after this run (KV cache)")
+    p.add_argument(
+        "--lift", choices=("graph", "runtime"), default="graph",
+        help="analyse the model as exported (graph) or as the device's plugin compiled it (runtime; --device CPU)",
+    )  # fmt: skip
     p.add_argument("--print-after-all", action="store_true", help="print the IR after every pass (stderr)")
 
 
@@ -116,6 +122,7 @@ def _build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seq-len", type=_positive_int, nargs="+", default=[1024], help="one or more lengths")
     v.add_argument("--device", default="CPU", help="the device to model and to measure on (default CPU)")
     v.add_argument("--allocator", default=None, help="temporary-memory planner for the estimate")
+    v.add_argument("--lift", choices=("graph", "runtime"), default="graph", help="what the estimate analyses (see analyze)")
     v.add_argument("--json", action="store_true", help="print one JSON object (bytes)")
 
     sub.add_parser("list", help="list the available passes and allocators")
@@ -135,7 +142,7 @@ def _pipeline(args: argparse.Namespace):
     from ovmem.passes import CpuRuntime, PrintAfterInstrument, States, disable, parse_pipeline
 
     instruments = [PrintAfterInstrument()] if args.print_after_all else []
-    spec = get_device(args.device).pipeline if args.passes is None else args.passes
+    spec = get_device(args.device).pipeline_for(args.lift) if args.passes is None else args.passes
     pipeline = parse_pipeline(spec, instruments=instruments)
     options = {"new_tokens": args.new_tokens}
     if args.kv_cache_precision:
@@ -159,6 +166,8 @@ def _run_analyze(args: argparse.Namespace) -> int:
         device=args.device,
         passes=_pipeline(args),
         allocator=args.allocator,
+        lift_from=args.lift,
+        properties=_properties(args),
     )
     if _path(args) is None:
         report = _renamed(report, DEMO_NAME)
@@ -173,12 +182,20 @@ def _renamed(report, name: str):
     return attrs.evolve(report, model=name)
 
 
+def _properties(args: argparse.Namespace) -> dict[str, str]:
+    """compile_model properties of a runtime lift: the overrides the plugin must apply itself."""
+    return {"INFERENCE_PRECISION_HINT": args.inference_precision} if args.inference_precision else {}
+
+
 def _lift(args: argparse.Namespace):
-    from ovmem.ir import lift
+    from ovmem.api import lift_model
     from ovmem.ir.specialize import parse_shapes
 
-    return lift(
+    return lift_model(
         _model(_path(args)),
+        lift_from=args.lift,
+        device=args.device,
+        properties=_properties(args),
         seq_len=args.seq_len,
         batch=args.batch,
         past_len=args.past_len,
@@ -240,7 +257,7 @@ def _run_measure(args: argparse.Namespace) -> int:
 def _run_validate(args: argparse.Namespace) -> int:
     from ovmem.validate import format_validation, validate
 
-    points = validate(args.path, args.seq_len, device=args.device, allocator=args.allocator)
+    points = validate(args.path, args.seq_len, device=args.device, allocator=args.allocator, lift_from=args.lift)
     print(json.dumps([p.to_dict() for p in points], indent=2) if args.json else format_validation(points))
     return 0
 

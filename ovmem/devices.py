@@ -9,6 +9,14 @@
   models compiled with dynamic shapes (every optimum-intel LLM export) the plugin's
   ``non-overlapping-sets`` planner with its sync-point lifetimes; static models get
   ``greedy-by-size`` in 32-byte units, as ``MemoryManagerStatic`` does.
+* ``GPU`` — the OpenVINO GPU plugin, **modelled from its documentation and source and not
+  validated** (no Intel GPU was available; ``docs/gpu-plugin-notes.md``): f16 activations and
+  weights, one copy of each weight in device memory, device copies of the inputs and a second copy
+  of every output of a dynamic-shape model (``gpu-runtime``); the KV cache in i8 with f16 scales and
+  zero points unless the model's rt_info says otherwise, with 128-191 spare tokens per variable
+  (``states``); the plugin's ``memory-pool`` of whole buffers (execution order with the half-full
+  rule for dynamic shapes, largest first for static). ``runtime_bytes`` is 0: no documented
+  figure for the plugin's own footprint was found, and none could be measured here.
 """
 
 from __future__ import annotations
@@ -18,9 +26,14 @@ import attrs
 from ovmem.alloc import Allocator, parse_allocator
 from ovmem.errors import UsageError
 from ovmem.ir.core import Graph
+from ovmem.options import split_top_level
 from ovmem.passes import DEFAULT_PIPELINE
 
-__all__ = ["DEVICES", "Device", "get_device"]
+__all__ = ["DEVICES", "RUNTIME_DONE_PASSES", "Device", "get_device"]
+
+RUNTIME_DONE_PASSES = ("fuse",)
+"""Passes that emulate what a plugin does to the graph: a runtime graph (``--lift runtime``) has
+them done already."""
 
 
 @attrs.frozen
@@ -37,6 +50,20 @@ class Device:
     runtime_bytes: int = 0
     """What the device's runtime holds whatever the model's size: plugin code pages, JIT kernels,
     thread pools and allocator arenas."""
+    plugin: str | None = None
+    """The OpenVINO device that runs models like this here (``--lift runtime`` compiles on it), or
+    ``None`` for a device that is only modelled."""
+    validated: bool = True
+    """Whether the model of the device was checked against measurements; reports label it otherwise."""
+    note: str = ""
+    """One line every report of this device carries: what the model is, where its memory lives."""
+
+    def pipeline_for(self, lift_from: str = "graph") -> str:
+        """The pipeline for a graph lifted as exported (``graph``) or from the plugin (``runtime``:
+        without the passes that emulate what the plugin has then done, :data:`RUNTIME_DONE_PASSES`)."""
+        if lift_from != "runtime":
+            return self.pipeline
+        return ",".join(p for p in split_top_level(self.pipeline) if p.partition("{")[0] not in RUNTIME_DONE_PASSES)
 
     def allocator(self, graph: Graph) -> Allocator:
         """The planner the device uses for ``graph`` (it depends on how the model is declared)."""
@@ -57,6 +84,18 @@ DEVICES = {
         # OpenVINO 2026.4.1, 2 threads; the same 37 MiB of code shows on top of the .bin on
         # real-width models. Other hosts and releases differ: re-measure the same way.
         runtime_bytes=51 * 2**20,
+        plugin="CPU",
+    ),
+    "GPU": Device(
+        "GPU",
+        "fold-weights,fold-shapes,fuse,inplace,gpu-runtime,states{fallback=i8,growth=chunk,scale_precision=f16},"
+        "placement,lifetime",
+        "memory-pool",
+        "memory-pool{order=size,min_fill=0}",
+        validated=False,
+        note="derived from the OpenVINO GPU plugin's documentation and source, no Intel GPU to measure;"
+        " weights, KV cache and temporaries in device memory (system RAM on an integrated GPU),"
+        " inputs and outputs in host memory",
     ),
 }
 

@@ -15,15 +15,26 @@ import attrs
 from ovmem.alloc import Allocator, BufferRequest, Plan, live_profile
 from ovmem.ir.core import Graph
 from ovmem.passes.base import PassPreconditionError
-from ovmem.passes.keys import CATEGORY, WEIGHT_COPY_BYTES, Category
+from ovmem.passes.keys import (
+    CATEGORY,
+    IO_COPY_BYTES,
+    WEIGHT_COPY_BYTES,
+    Category,
+    stored_nbytes,
+)
 from ovmem.passes.lifetime import BUFFERS, Buffer
 from ovmem.passes.states import STATE_BYTES
 from ovmem.units import format_bytes
 
-__all__ = ["SCHEMA_VERSION", "MemoryReport", "PeakLocation", "format_report", "plan_memory", "temp_requests"]
+__all__ = [
+    "NOT_VALIDATED", "SCHEMA_VERSION", "MemoryReport", "PeakLocation", "format_report", "plan_memory", "temp_requests"
+]
 
 SCHEMA_VERSION = 1
 """Version of the JSON object :meth:`MemoryReport.to_dict` returns."""
+
+NOT_VALIDATED = "modelled, not validated"
+"""How reports label a device model that no measurement has checked."""
 
 
 @attrs.frozen
@@ -47,11 +58,12 @@ class MemoryReport:
     allocator: str
     passes: str
     weights_bytes: int
-    """Constants at their stored size, plus the copies a device makes of them (``weight_copy_bytes``)."""
+    """Constants at their stored size (``stored_type`` where a device pass set one), plus the copies
+    a device makes of them (``weight_copy_bytes``)."""
     state_bytes: int
     """Variables (the KV cache) after this run."""
     io_bytes: int
-    """Model inputs and outputs."""
+    """Model inputs and outputs, plus the runtime's own copies of them (``io_copy_bytes``)."""
     temp_peak_bytes: int
     """Arena size the allocator needs for the intermediate tensors."""
     temp_lower_bound_bytes: int
@@ -63,6 +75,13 @@ class MemoryReport:
     counts: dict[str, int] = attrs.field(factory=dict)
     """How many values (or states) each part holds."""
     warnings: tuple[str, ...] = ()
+    lift: str = "graph"
+    """What was analysed: ``graph`` (the model as exported, the plugin emulated) or ``runtime`` (the
+    graph the device's plugin compiled)."""
+    validated: bool = True
+    """Whether the device model was checked against measurements (``False``: modelled only)."""
+    device_note: str = ""
+    """What the device model is and where its memory lives, when the device says (GPU: modelled)."""
     plan: Plan | None = attrs.field(default=None, eq=False, repr=False)
     """The allocator's plan for the intermediate buffers (request ids index ``temp_requests``)."""
 
@@ -82,6 +101,7 @@ class MemoryReport:
             "device": self.device,
             "allocator": self.allocator,
             "passes": self.passes,
+            "lift": self.lift,
             "weights_bytes": self.weights_bytes,
             "state_bytes": self.state_bytes,
             "io_bytes": self.io_bytes,
@@ -92,6 +112,8 @@ class MemoryReport:
             "peak": attrs.asdict(self.peak) if self.peak else None,
             "counts": dict(self.counts),
             "warnings": list(self.warnings),
+            "validated": self.validated,
+            "device_note": self.device_note,
         }
 
 
@@ -137,12 +159,16 @@ def plan_memory(
     all_buffers = _buffers(graph)
     weights = [v for v in graph.values() if CATEGORY.get(v, None) is Category.WEIGHT]
     io = [b for b in all_buffers if b.category is Category.IO]
-    unknown = sum(b.nbytes is None for b in all_buffers) + sum(v.nbytes is None for v in weights)
+    unknown = sum(b.nbytes is None for b in all_buffers) + sum(stored_nbytes(v) is None for v in weights)
     requests, _ = _requests(all_buffers)
     plan = allocator.allocate(requests)
     warnings = []
     if unknown:
         warnings.append(f"{unknown} tensors kept dynamic shapes and count as 0 bytes")
+    # the label belongs to the device; imported here as ovmem.devices imports the passes
+    from ovmem.devices import DEVICES
+
+    target = DEVICES.get(device)
     return MemoryReport(
         model=graph.name,
         seq_len=graph.meta.get("seq_len", 0),
@@ -151,13 +177,15 @@ def plan_memory(
         device=device,
         allocator=str(allocator),
         passes=passes,
-        weights_bytes=sum((v.nbytes or 0) + WEIGHT_COPY_BYTES.get(v, 0) for v in weights),
+        weights_bytes=sum(stored_nbytes(v) or 0 for v in weights)
+        + sum(WEIGHT_COPY_BYTES.get(v, 0) for v in graph.values()),
         state_bytes=sum(STATE_BYTES.get(s, s.type.nbytes or 0) for s in graph.states),
-        io_bytes=sum(b.nbytes or 0 for b in io),
+        io_bytes=sum((b.nbytes or 0) + sum(IO_COPY_BYTES.get(v, 0) for v in b.members) for b in io),
         temp_peak_bytes=plan.peak,
         runtime_bytes=runtime_bytes,
         temp_lower_bound_bytes=max((live for _, live in live_profile(requests, allocator.alignment)), default=0),
         peak=_peak_location(graph, requests),
+        lift=graph.meta.get("lift", "graph"),
         counts={
             "weights": len(weights),
             "states": len(graph.states),
@@ -166,6 +194,8 @@ def plan_memory(
             "nodes": len(graph.nodes),
         },
         warnings=tuple(warnings),
+        validated=target.validated if target else True,
+        device_note=target.note if target else "",
         plan=plan,
     )
 
@@ -185,11 +215,14 @@ def format_report(report: MemoryReport) -> str:
     ]
     head = (
         f"{report.model}: seq_len {report.seq_len}, batch {report.batch}, past {report.past_len}"
-        f" | device {report.device} | allocator {report.allocator}"
+        f" | device {report.device}{' (runtime graph)' if report.lift == 'runtime' else ''} | allocator {report.allocator}"
     )
     if report.runtime_bytes:
         rows.append(("runtime", report.runtime_bytes, f"the {report.device} plugin's own code and threads"))
     lines = [head]
+    tag = "" if report.validated else NOT_VALIDATED
+    if tag or report.device_note:
+        lines.append(f"  device {report.device}: " + "; ".join(filter(None, (tag, report.device_note))))
     lines += [f"  {label:<20}{format_bytes(n):>12}   {note}" for label, n, note in rows]
     lines.append("  " + "-" * 32)
     lines.append(f"  {'total':<20}{format_bytes(report.total_bytes):>12}")

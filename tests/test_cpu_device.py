@@ -114,7 +114,7 @@ def test_device_chooses_the_planner_by_how_the_model_is_declared():
 def test_unknown_device():
     with pytest.raises(UsageError, match="unknown device 'NPU'"):
         ovmem.analyze(build_llama(TINY), seq_len=8, device="NPU")
-    assert set(DEVICES) == {"generic", "CPU"}
+    assert set(DEVICES) == {"generic", "CPU", "GPU"}
 
 
 @pytest.mark.parametrize("fixture", ["tiny-qwen2-int4", "tiny-phi3-f16"])

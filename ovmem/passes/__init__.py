@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ovmem.passes import cpu_runtime, fold_shapes, fold_weights, fuse, inplace, lifetime, placement, states  # noqa: F401  (register the built-ins)
+from ovmem.passes import cpu_runtime, fold_shapes, fold_weights, fuse, gpu_runtime, inplace, lifetime, placement, states  # noqa: F401  (register the built-ins)
 from ovmem.passes.base import Pass, PassPreconditionError, PassResult
 from ovmem.passes.cpu_runtime import CpuRuntime
 from ovmem.passes.fold_shapes import FoldShapes
@@ -12,6 +12,7 @@ from ovmem.passes.keys import (
     CATEGORY,
     COMPILE_TIME,
     FOLDED_BY,
+    IO_COPY_BYTES,
     KERNEL,
     LIFETIME,
     STORED_TYPE,
@@ -25,6 +26,7 @@ from ovmem.passes.keys import (
     run_step,
 )
 from ovmem.passes.fuse import Fuse, fused_kernels
+from ovmem.passes.gpu_runtime import GpuRuntime
 from ovmem.passes.inplace import InPlace
 from ovmem.passes.lifetime import Buffer, LifetimeAnalysis, buffers
 from ovmem.passes.pipeline import Instrument, Pipeline, PrintAfterInstrument, TimingInstrument, disable, parse_pipeline
@@ -40,6 +42,7 @@ __all__ = [
     "CATEGORY",
     "COMPILE_TIME",
     "FOLDED_BY",
+    "IO_COPY_BYTES",
     "KERNEL",
     "Buffer",
     "DEFAULT_PIPELINE",
@@ -64,6 +67,7 @@ __all__ = [
     "STATE_PRECISION",
     "States",
     "CpuRuntime",
+    "GpuRuntime",
     "TimingInstrument",
     "alias",
     "alias_root",

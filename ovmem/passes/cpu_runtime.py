@@ -16,6 +16,10 @@ Rules (sources in ``docs/cpu-plugin-notes.md``, sections 1, 4 and 5):
      int4/int8 weights stay compressed, their f16 scales become f32. The embedding ``Gather``
      reads the original, so a tied LM head holds a second copy.
 
+On a graph lifted from the compiled model (``--lift runtime``) rules 1 and 2 are already in the
+graph's types and nodes: only rule 3 runs, on the plugin's ``FullyConnected``, ``LLMMLP`` and
+``QKVProjection`` nodes.
+
 Reads: ``category``, ``folded_by``. Writes: ``stored_type`` on temporaries, ``weight_copy_bytes``
 on FullyConnected weights, and inserts ``Reorder`` nodes after float outputs.
 """
@@ -37,7 +41,8 @@ __all__ = ["CpuRuntime", "host_inference_precision"]
 
 FLOATS = frozenset({"f32", "f16", "bf16"})
 KEEP_F32 = frozenset({"Cos", "Sin"})
-COMPRESSED = frozenset({"u4", "i4", "u8", "i8", "nf4", "f4e2m1"})
+RUNTIME_WEIGHT_PORTS = {"FullyConnected": {1}, "LLMMLP": {1, 2, 3}, "QKVProjection": {1, 2, 3}}
+"""The runtime graph's FullyConnected-like nodes and the input ports of their weight matrices."""
 
 
 @functools.cache
@@ -72,22 +77,41 @@ def _weight_constants(value: Value) -> list[Value]:
     return found
 
 
-def _packed_bytes(constants: list[Value], precision: str, llm: bool) -> dict[Value, int]:
-    weight = max(constants, key=lambda v: v.nbytes or 0)
-    copies = {}
-    for v in constants:
-        n, dtype = v.nbytes or 0, v.type.dtype
-        if v is weight and dtype in COMPRESSED:
-            copies[v] = n
-        elif v is weight and dtype in ("f16", "bf16"):
-            copies[v] = n * 2 if precision == "f32" and not llm else n
-        elif v is weight and dtype == "f32":
-            copies[v] = n // 2 if precision in ("bf16", "f16") else n
-        elif dtype in ("f16", "bf16") and v is not weight:  # scales and zero points become f32
-            copies[v] = n * 2
-        else:
-            copies[v] = n
-    return copies
+def _packed_bytes(value: Value, weight: bool, precision: str, llm: bool) -> int:
+    """Rule 3: bytes of the executor's copy of one constant of a FullyConnected."""
+    n, dtype = value.nbytes or 0, value.type.dtype
+    if weight and dtype in ("f16", "bf16"):
+        return n * 2 if precision == "f32" and not llm else n
+    if weight and dtype == "f32":
+        return n // 2 if precision in ("bf16", "f16") else n
+    if not weight and dtype in ("f16", "bf16"):  # scales and zero points become f32
+        return n * 2
+    return n  # compressed weights stay compressed
+
+
+def _fc_constants(node: Node) -> list[tuple[Value, bool]]:
+    """The constants a FullyConnected-like node packs, each with whether it is a weight matrix.
+
+    In the exported graph: a ``MatMul`` whose second input is computed from weights; its largest
+    constant is the weight, the others are scales and zero points. In a runtime graph
+    (``--lift runtime``) the plugin's nodes name their ports: ``FullyConnected`` reads the weight
+    on port 1 and bias, scale and zero point after it (``nodes/fullyconnected.cpp``); ``LLMMLP``
+    and ``QKVProjection`` read three weights on ports 1-3 and their scales after them
+    (``nodes/llm_mlp.cpp``, ``nodes/qkv_proj.cpp``).
+    """
+    ports = RUNTIME_WEIGHT_PORTS.get(node.op_type)
+    if ports is not None:  # a constant on two ports (Phi-3's gate_up read as gate and as up) packs once
+        packed: dict[Value, bool] = {}
+        for port, value in enumerate(node.inputs):
+            if port > 0 and _from_weights(value):
+                for constant in _weight_constants(value):
+                    packed[constant] = packed.get(constant, False) or port in ports
+        return list(packed.items())
+    if node.op_type == "MatMul" and len(node.inputs) == 2 and _from_weights(node.inputs[1]):
+        constants = _weight_constants(node.inputs[1])
+        weight = max(constants, key=lambda v: v.nbytes or 0, default=None)
+        return [(v, v is weight) for v in constants]
+    return []
 
 
 @register_pass
@@ -100,6 +124,9 @@ class CpuRuntime(Pass):
     """Rule 1: the inference precision; ``auto`` asks OpenVINO about this host."""
 
     def call(self, graph: Graph) -> PassResult:
+        if graph.meta.get("lift") == "runtime":  # the plugin already chose the types and inserted the reorders: rule 3 only
+            precision = graph.meta["inference_precision"]
+            return PassResult(graph, self._weight_copies(graph, precision))
         precision = host_inference_precision() if self.precision == "auto" else self.precision
         graph.meta["inference_precision"] = precision
         modified = self._reorder_outputs(graph, precision)
@@ -114,13 +141,16 @@ class CpuRuntime(Pass):
                 if STORED_TYPE.get(value, None) != stored:
                     STORED_TYPE.set(value, stored)
                     modified = True
+        return PassResult(graph, self._weight_copies(graph, precision) or modified)
+
+    @staticmethod
+    def _weight_copies(graph: Graph, precision: str) -> bool:
+        modified = False
         llm = bool(graph.states) and any(n.op_type == "ScaledDotProductAttention" for n in graph.nodes)
         copies: dict[Value, int] = {}
         for node in graph.nodes:
-            if node.op_type == "MatMul" and len(node.inputs) == 2 and _from_weights(node.inputs[1]):
-                constants = _weight_constants(node.inputs[1])
-                for constant, n in (_packed_bytes(constants, precision, llm) if constants else {}).items():
-                    copies[constant] = copies.get(constant, 0) + n
+            for constant, weight in _fc_constants(node):
+                copies[constant] = copies.get(constant, 0) + _packed_bytes(constant, weight, precision, llm)
         for value in graph.values():
             if WEIGHT_COPY_BYTES.get(value, None) != copies.get(value):
                 modified = True
@@ -128,7 +158,7 @@ class CpuRuntime(Pass):
                     WEIGHT_COPY_BYTES.set(value, copies[value])
                 else:
                     WEIGHT_COPY_BYTES.clear(value)
-        return PassResult(graph, modified)
+        return modified
 
     @staticmethod
     def _stored(node: Node, value: Value, precision: str) -> TensorType | None:

@@ -15,9 +15,11 @@ Rules:
      ``GatherCompressed``), and folds other constant subexpressions at compile time
      (``ov::pass::ConstantFolding``). Rule ``fold-weights.decompression``; off with
      ``fold-weights{decompression=false}``. Whether a device keeps a decompressed *copy* of the
-     weights is a device question, not a graph one.
+     weights is a device question, not a graph one. In a runtime graph (``--lift runtime``) the
+     constants the plugin computed while compiling (``compiled_constant``: an f16 scale made f32, a
+     reshaped weight) are folded by the same rule: they are derived from the file's weights.
 
-Reads: ``category``. Writes: ``category`` (``weight``; ``folded`` by rule 3), ``folded_by`` and the
+Reads: ``category``, ``constant_storage``, ``compiled_constant``. Writes: ``category`` (``weight``; ``folded`` by rule 3), ``folded_by`` and the
 node key ``compile_time`` for rule 3.
 """
 
@@ -28,6 +30,7 @@ import attrs
 from ovmem.ir.core import Graph, Node
 from ovmem.passes.base import Pass, PassResult
 from ovmem.ir.lift import CONSTANT_STORAGE
+from ovmem.ir.lift_runtime import COMPILED_CONSTANT
 from ovmem.passes.keys import CATEGORY, Category, fold, fold_node
 from ovmem.passes.registry import register_pass
 
@@ -63,7 +66,9 @@ class FoldWeights(Pass):
             if node.op_type == "Constant":
                 value = node.outputs[0]
                 storage = CONSTANT_STORAGE.get(value, None)
-                if storage is not None and storage[1] and storage in stored:
+                if self.decompression and COMPILED_CONSTANT.get(value, False):
+                    modified |= fold(value, "fold-weights.decompression")
+                elif storage is not None and storage[1] and storage in stored:
                     modified |= fold(value, "fold-weights.shared-storage")
                 elif CATEGORY.get(value, None) is not Category.WEIGHT:
                     CATEGORY.set(value, Category.WEIGHT)

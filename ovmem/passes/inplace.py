@@ -42,7 +42,9 @@ ELTWISE_OPS = frozenset({
     "Add", "Subtract", "Multiply", "Divide", "Maximum", "Minimum", "Power", "SquaredDifference", "Mod",
     "FloorMod", "Abs", "Clamp", "Exp", "Log", "Relu", "Sigmoid", "Tanh", "Swish", "Gelu", "HSwish",
     "HSigmoid", "Mish", "SoftPlus", "Elu", "Sqrt", "Negative", "Erf", "Floor", "Ceiling", "Sin", "Cos",
+    "Eltwise",  # the CPU plugin's (possibly merged) elementwise node in a runtime graph
 })  # fmt: skip
+CONCAT_OPS = frozenset({"Concat", "Concatenation"})  # the exported op, the CPU plugin's node (--lift runtime)
 _NOT_A_BUFFER = (Category.WEIGHT, Category.FOLDED)
 
 
@@ -95,7 +97,7 @@ class InPlace(Pass):
                 continue
             if self.view and node.op_type in VIEW_OPS and _buffer(node.inputs[0]):
                 modified |= alias(out, node.inputs[0])
-            elif self.concat and node.op_type == "Concat" and self._concat_in_place(node, pinned):
+            elif self.concat and node.op_type in CONCAT_OPS and self._concat_in_place(node, pinned):
                 for value in node.inputs:
                     modified |= alias(value, out)
             elif self.split and node.op_type in ("Split", "VariadicSplit") and self._split_in_place(node):
