@@ -74,7 +74,7 @@ DEVICES = {
     "generic": Device("generic", DEFAULT_PIPELINE, "greedy-by-size", "greedy-by-size"),
     "CPU": Device(
         "CPU",
-        "fold-weights,fold-shapes,fuse,inplace,cpu-runtime,states{fallback=u8,growth=double},placement,"
+        "fold-weights,fold-shapes,fuse{mlp=auto},inplace,cpu-runtime,cpu-scratch,states{fallback=u8},placement,"
         "lifetime{sync_points=true}",
         "non-overlapping-sets",
         "greedy-by-size{alignment=32}",

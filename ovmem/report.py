@@ -22,6 +22,7 @@ from ovmem.passes.keys import (
     Category,
     stored_nbytes,
 )
+from ovmem.passes.cpu_scratch import SCRATCH
 from ovmem.passes.lifetime import BUFFERS, Buffer
 from ovmem.passes.states import STATE_BYTES
 from ovmem.units import format_bytes
@@ -70,6 +71,8 @@ class MemoryReport:
     """Most intermediate bytes live at one step: no allocator can do better."""
     runtime_bytes: int
     """What the device runtime holds whatever the model (plugin code, threads); 0 for ``generic``."""
+    scratch_bytes: int
+    """Kernel scratch buffers no tensor names, held for the run (``cpu-scratch``; by name in ``scratch``)."""
     peak: PeakLocation | None
     """Where the live intermediate bytes reach their maximum."""
     counts: dict[str, int] = attrs.field(factory=dict)
@@ -80,6 +83,8 @@ class MemoryReport:
     graph the device's plugin compiled)."""
     validated: bool = True
     """Whether the device model was checked against measurements (``False``: modelled only)."""
+    scratch: dict[str, int] = attrs.field(factory=dict)
+    """``scratch_bytes`` by kernel (``fc``, ``sdpa``)."""
     device_note: str = ""
     """What the device model is and where its memory lives, when the device says (GPU: modelled)."""
     plan: Plan | None = attrs.field(default=None, eq=False, repr=False)
@@ -87,8 +92,12 @@ class MemoryReport:
 
     @property
     def total_bytes(self) -> int:
-        """Everything resident at the peak: weights + states + inputs/outputs + peak temporary + runtime."""
-        return self.weights_bytes + self.state_bytes + self.io_bytes + self.temp_peak_bytes + self.runtime_bytes
+        """Everything resident at the peak: weights + states + inputs/outputs + peak temporary + kernel
+        scratch + runtime."""
+        return (
+            self.weights_bytes + self.state_bytes + self.io_bytes + self.temp_peak_bytes + self.scratch_bytes
+            + self.runtime_bytes
+        )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (integers in bytes), versioned by :data:`SCHEMA_VERSION`."""
@@ -107,6 +116,8 @@ class MemoryReport:
             "io_bytes": self.io_bytes,
             "temp_peak_bytes": self.temp_peak_bytes,
             "temp_lower_bound_bytes": self.temp_lower_bound_bytes,
+            "scratch_bytes": self.scratch_bytes,
+            "scratch": dict(self.scratch),
             "runtime_bytes": self.runtime_bytes,
             "total_bytes": self.total_bytes,
             "peak": attrs.asdict(self.peak) if self.peak else None,
@@ -169,6 +180,7 @@ def plan_memory(
     from ovmem.devices import DEVICES
 
     target = DEVICES.get(device)
+    scratch = {name: n for name, n in SCRATCH.get(graph, {}).items() if n}
     return MemoryReport(
         model=graph.name,
         seq_len=graph.meta.get("seq_len", 0),
@@ -183,6 +195,8 @@ def plan_memory(
         io_bytes=sum((b.nbytes or 0) + sum(IO_COPY_BYTES.get(v, 0) for v in b.members) for b in io),
         temp_peak_bytes=plan.peak,
         runtime_bytes=runtime_bytes,
+        scratch_bytes=sum(scratch.values()),
+        scratch=scratch,
         temp_lower_bound_bytes=max((live for _, live in live_profile(requests, allocator.alignment)), default=0),
         peak=_peak_location(graph, requests),
         lift=graph.meta.get("lift", "graph"),
@@ -217,6 +231,9 @@ def format_report(report: MemoryReport) -> str:
         f"{report.model}: seq_len {report.seq_len}, batch {report.batch}, past {report.past_len}"
         f" | device {report.device}{' (runtime graph)' if report.lift == 'runtime' else ''} | allocator {report.allocator}"
     )
+    if report.scratch_bytes:
+        detail = ", ".join(f"{name} {format_bytes(n)}" for name, n in report.scratch.items())
+        rows.append(("kernel scratch", report.scratch_bytes, f"shared by the kernels for the run: {detail}"))
     if report.runtime_bytes:
         rows.append(("runtime", report.runtime_bytes, f"the {report.device} plugin's own code and threads"))
     lines = [head]

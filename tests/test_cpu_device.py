@@ -92,14 +92,18 @@ def test_sync_points_stretch_lifetimes_across_them():
     assert b_synced == LIFETIME.get(next(n for n in plain.nodes if n.name == "b").outputs[0])  # after it: unchanged
 
 
-def test_cpu_kv_cache_defaults_to_u8_and_doubles():
-    # no rt_info hint: u8 with f32 scale + zero point per token and head; room for twice the tokens
+def test_cpu_kv_cache_defaults_to_u8_resident_as_written():
+    # no rt_info hint: u8 with f32 scale + zero point per token and head; the plugin reserves twice the
+    # tokens (growth=double) but only the written ones are resident, which is what RSS counts
     report = ovmem.analyze(kv_cache(kv_heads=2, head_dim=8), seq_len=10, device="CPU")
-    tokens = 2 * 10
+    tokens = 10
     assert report.state_bytes == 2 * tokens * 8 + 2 * tokens * 8
     assert report.device == "CPU" and report.runtime_bytes == get_device("cpu").runtime_bytes > 0
     assert report.total_bytes == (report.weights_bytes + report.state_bytes + report.io_bytes
-                                  + report.temp_peak_bytes + report.runtime_bytes)  # fmt: skip
+                                  + report.temp_peak_bytes + report.scratch_bytes + report.runtime_bytes)  # fmt: skip
+    reserved = ovmem.analyze(kv_cache(kv_heads=2, head_dim=8), seq_len=10, device="CPU",
+                             passes=get_device("CPU").pipeline.replace("states{", "states{growth=double,"))  # fmt: skip
+    assert reserved.state_bytes == 2 * report.state_bytes
 
 
 def test_device_chooses_the_planner_by_how_the_model_is_declared():

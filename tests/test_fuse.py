@@ -10,15 +10,18 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+import attrs
 import numpy as np
 import openvino as ov
 import openvino.opset6 as opset6
 import openvino.opset13 as ops
 import pytest
 from openvino.op.util import Variable, VariableInfo
+from openvino.utils.node_factory import NodeFactory
 
 import ovmem
-import ovmem.passes.fuse  # noqa: F401  (registers the pass until ovmem.passes imports it)
+import ovmem.api
+import ovmem.passes.fuse as fuse_module
 from ovmem.ir import lift
 from ovmem.models.llama import LlamaConfig, build_llama
 from ovmem.passes import (
@@ -26,12 +29,14 @@ from ovmem.passes import (
     FOLDED_BY,
     KERNEL,
     LIFETIME,
+    WEIGHT_COPY_BYTES,
     Category,
     FoldWeights,
     PassPreconditionError,
+    disable,
     parse_pipeline,
 )
-from ovmem.passes.fuse import Fuse, fused_kernels
+from ovmem.passes.fuse import Fuse, fused_kernels, host_fuses_mlp
 from ovmem.passes.lifetime import buffers
 
 FIXTURES = "tests/fixtures"
@@ -377,6 +382,169 @@ def test_model_outputs_and_states_are_never_folded():
                   *(s.assign.inputs[0] for s in graph.states)}  # fmt: skip
         assert not [v for v in pinned if FOLDED_BY.get(v, "").startswith("fuse.")]
         assert len(fused_kernels(graph)["sdpa"]) == 2
+
+
+# ---- rule 6: gated MLP (LLMMLP) -----------------------------------------------------------
+
+MLP_SMALL = attrs.evolve(SMALL, swish_beta=False)  # a one-input Swish, as optimum exports it
+RUNTIME_NEEDS_AMX = pytest.mark.skipif(
+    not host_fuses_mlp(), reason="the CPU plugin forms LLMMLP only on AMX hosts in bf16/f16 inference"
+)
+
+
+def _mlp_weight(kind, rows, cols, name):
+    """``[rows, cols]`` weight as the exporters store it: f16 (``Convert`` to f32), NNCF u8/u4 asymmetric
+    per channel (``Convert → Subtract(zp) → Multiply(f16 scale) → Convert``), or symmetric i8 with
+    f32 per-channel scales (``Convert → Multiply``: MLPFusion's int8 form)."""
+    if kind == "f16":
+        return ops.convert(ops.constant(np.full((rows, cols), 0.01, np.float16), name=name), ov.Type.f32)
+    if kind == "i8":
+        w = ops.constant(np.ones((rows, cols), np.int8), name=name)
+        return ops.multiply(ops.convert(w, ov.Type.f32), _c(np.full((rows, 1), 0.01)))
+    w = ops.constant(np.full((rows, cols), 3, np.uint8), dtype=ov.Type.u4 if kind == "u4" else ov.Type.u8, name=name)
+    zp = ops.constant(np.full((rows, 1), 8, np.uint8), dtype=ov.Type.u4 if kind == "u4" else ov.Type.u8)
+    centered = ops.subtract(ops.convert(w, ov.Type.f16), ops.convert(zp, ov.Type.f16))
+    return ops.convert(ops.multiply(centered, _c(np.full((rows, 1), 0.01), np.float16)), ov.Type.f32)
+
+
+def _gated_mlp(weights="f16", act="swish", hidden=64, inter=128, reader=None, up_first=False):
+    """``down(act(gate(x)) * up(x))`` with ``[out, in]`` weights (``transpose_b``)."""
+    x = _param("x", [-1, -1, hidden])
+    gate = ops.matmul(x, _mlp_weight(weights, inter, hidden, "gate.weight"), False, True, name="gate")
+    up = ops.matmul(x, _mlp_weight(weights, inter, hidden, "up.weight"), False, True, name="up")
+    if act == "swish":
+        a = NodeFactory("opset4").create("Swish", [gate.output(0)], {})
+    else:  # swish_beta: opset13's swish adds an explicit beta = 1 input
+        a = {"swish_beta": ops.swish, "gelu": lambda t: ops.gelu(t, "tanh"), "relu": ops.relu}[act](gate)
+    a.set_friendly_name("act")
+    mul = ops.multiply(up, a, name="mul") if up_first else ops.multiply(a, up, name="mul")
+    down = ops.matmul(mul, _mlp_weight(weights, hidden, inter, "down.weight"), False, True, name="down")
+    others = {"gate": gate, "act": a, "mul": mul}
+    return _model([down, *([ops.relu(others[reader], name="other")] if reader else [])], [x])
+
+
+def _plugin_llmmlp(model, **properties) -> set[str]:
+    """The friendly names of the ``LLMMLP`` nodes the CPU plugin made of ``model``."""
+    runtime = ov.Core().compile_model(model, "CPU", properties).get_runtime_model()
+    return {op.get_friendly_name() for op in runtime.get_ops() if op.get_rt_info()["layerType"].astype(str) == "LLMMLP"}
+
+
+def test_mlp_folds_gate_up_activation_and_product_into_the_down_projection():
+    on = _run(build_llama(MLP_SMALL), "fold-weights,fold-shapes,fuse{mlp=on}", seq_len=8)
+    assert _fused(on, "mlp") == {
+        f"model.layers.{i}.mlp.down_proj": sorted([f"model.layers.{i}.mlp.gate_proj", f"model.layers.{i}.mlp.up_proj",
+                                                   f"model.layers.{i}.mlp.act_fn", f"model.layers.{i}.mlp/gated"])
+        for i in range(2)
+    }  # fmt: skip
+    down = _node(on, "model.layers.0.mlp.down_proj")
+    assert not FOLDED_BY.is_set(down.outputs[0]) and KERNEL.get(_node(on, "model.layers.0.mlp.up_proj")) is down
+    assert "model.layers.0.mlp.act_fn" not in _fused(on, "fc")  # the gate no longer takes its Swish as a post-op
+    off = _run(build_llama(MLP_SMALL), seq_len=8)  # the default: the generic device is unchanged
+    assert _fused(off, "mlp") == {}
+    assert _fused(off, "fc")["model.layers.0.mlp.act_fn"] == ["model.layers.0.mlp.gate_proj"]
+
+
+def test_mlp_removes_three_intermediate_buffers_per_layer():
+    pipeline = "fold-weights,fold-shapes,fuse{{mlp={}}},inplace,placement,lifetime"
+    off, on = (_run(build_llama(MLP_SMALL), pipeline.format(mlp), seq_len=64) for mlp in ("off", "on"))
+    temps = [sum(b.category is Category.TEMP for b in buffers(g)) for g in (off, on)]
+    assert temps[0] - temps[1] == 3 * MLP_SMALL.num_layers  # gate(+Swish), up, gate * up
+
+
+@pytest.mark.parametrize("weights", ["u8", "u4", "i8"])
+def test_mlp_leaves_compressed_weights_alone(weights):
+    """u8/u4 with zero points never match MLPFusion; symmetric i8 matches but LLMMLP takes it only with
+    per-token dynamic quantization (DYNAMIC_QUANTIZATION_GROUP_SIZE >= hidden, not the default 32)."""
+    assert _fused(_run(_gated_mlp(weights), "fold-weights,fold-shapes,fuse{mlp=on}"), "mlp") == {}
+    assert _fused(_run(_gated_mlp("f16"), "fold-weights,fold-shapes,fuse{mlp=on}"), "mlp") == {
+        "down": ["act", "gate", "mul", "up"]
+    }
+
+
+@pytest.mark.parametrize("fixture", ["tiny-qwen2-int4", "tiny-llama-int8"])
+def test_mlp_leaves_the_quantized_fixtures_alone(fixture):
+    graph = _run(f"{FIXTURES}/{fixture}", "fold-weights,fold-shapes,fuse{mlp=on}", seq_len=8)
+    assert "mlp" not in fused_kernels(graph)
+
+
+def test_mlp_fuses_phi3_gate_up_and_its_split():
+    graph = _run(f"{FIXTURES}/tiny-phi3-f16", "fold-weights,fold-shapes,fuse{mlp=on}", seq_len=8)
+    fused = _fused(graph, "mlp")
+    assert len(fused) == 2
+    for root, inner in fused.items():
+        assert _node(graph, root).op_type == "MatMul" and "down_proj" in root
+        assert sorted(_node(graph, n).op_type for n in inner) == ["MatMul", "Multiply", "Swish", "VariadicSplit"]
+        assert any("gate_up_proj" in n for n in inner)
+
+
+@pytest.mark.parametrize("reader", ["gate", "act", "mul"])
+def test_mlp_with_a_second_reader_of_an_intermediate_is_not_fused(reader):
+    """The plugin still makes the LLMMLP and keeps the read part computed for the other reader;
+    ovmem keeps the whole MLP unfused, which can only overcount."""
+    assert _fused(_run(_gated_mlp(reader=reader), "fold-weights,fold-shapes,fuse{mlp=on}"), "mlp") == {}
+
+
+MLP_CASES = {
+    "f16-swish": {}, "up-times-act": {"up_first": True}, "gelu": {"act": "gelu"},
+    "swish-with-beta": {"act": "swish_beta"}, "relu": {"act": "relu"}, "u8": {"weights": "u8"},
+    "u4": {"weights": "u4"}, "i8": {"weights": "i8"}, "hidden-48": {"hidden": 48}, "inter-112": {"inter": 112},
+}  # fmt: skip
+
+
+@RUNTIME_NEEDS_AMX
+@pytest.mark.parametrize("case", MLP_CASES)
+def test_mlp_fuses_what_the_plugin_fuses_in_built_graphs(case):
+    model = _gated_mlp(**MLP_CASES[case])
+    emulated = {root for root in _fused(_run(model, "fold-weights,fold-shapes,fuse{mlp=auto}"), "mlp")}
+    assert emulated == _plugin_llmmlp(model)
+    assert emulated == ({"down"} if case in ("f16-swish", "up-times-act", "gelu") else set())
+
+
+MLP_FIXTURES = ["tiny-llama-f16", "tiny-qwen2-f16", "tiny-phi3-f16", "tiny-gemma3-text-f16", "tiny-qwen2-int4",
+                "tiny-llama-int8"]  # fmt: skip
+
+
+@RUNTIME_NEEDS_AMX
+@pytest.mark.parametrize("fixture", MLP_FIXTURES)
+def test_mlp_roots_are_the_runtime_llmmlp_nodes(fixture):
+    graph = _run(f"{FIXTURES}/{fixture}", "fold-weights,fold-shapes,fuse{mlp=auto}", seq_len=8)
+    emulated = {root.name for root in fused_kernels(graph).get("mlp", ())}
+    runtime = ovmem.api.lift_model(f"{FIXTURES}/{fixture}", lift_from="runtime", device="CPU", seq_len=8)
+    assert emulated == {n.name for n in runtime.nodes if n.op_type == "LLMMLP"}
+    assert len(emulated) == (2 if fixture.endswith("-f16") else 0)
+
+
+@RUNTIME_NEEDS_AMX
+def test_mlp_follows_the_plugin_on_build_llama_and_in_f32_mode():
+    for config, fused in ((MLP_SMALL, 2), (SMALL, 0)):  # SMALL's Swish has a beta input: no LLMMLP
+        emulated = fused_kernels(_run(build_llama(config), "fold-weights,fold-shapes,fuse{mlp=auto}", seq_len=8))
+        assert {r.name for r in emulated.get("mlp", ())} == _plugin_llmmlp(build_llama(config))
+        assert len(emulated.get("mlp", ())) == fused
+    assert _plugin_llmmlp(build_llama(MLP_SMALL), INFERENCE_PRECISION_HINT="f32") == set()
+    assert host_fuses_mlp("f32") is False
+
+
+def test_mlp_auto_asks_the_host(monkeypatch):
+    monkeypatch.setattr(fuse_module, "host_has_amx", lambda: True)
+    monkeypatch.setattr(fuse_module, "host_inference_precision", lambda: "bf16")
+    assert _fused(_run(_gated_mlp(), "fold-weights,fold-shapes,fuse{mlp=auto}"), "mlp")
+    graph = FoldWeights()(lift(_gated_mlp(), seq_len=4)).graph
+    graph.meta["inference_precision"] = "f32"  # a pass before said f32: the plugin registers no MLPFusion
+    assert _fused(Fuse(mlp="auto")(graph).graph, "mlp") == {}
+    monkeypatch.setattr(fuse_module, "host_has_amx", lambda: False)
+    assert _fused(_run(_gated_mlp(), "fold-weights,fold-shapes,fuse{mlp=auto}"), "mlp") == {}
+    assert Fuse().mlp == "off" and str(Fuse(mlp="auto")) == "fuse{mlp=auto}"
+    assert str(disable(parse_pipeline("fold-weights,fuse{mlp=auto}"), ["fuse.mlp"])) == "fold-weights,fuse"
+
+
+def test_mlp_keeps_the_packed_weight_copies():
+    """LLMMLP packs the same three weights the FullyConnecteds would (cpu-runtime rule 3)."""
+    copies = []
+    for mlp in ("off", "on"):
+        pipeline = f"fold-weights,fold-shapes,fuse{{mlp={mlp}}},inplace,cpu-runtime{{precision=bf16}}"
+        graph = _run(f"{FIXTURES}/tiny-qwen2-f16", pipeline, seq_len=8)
+        copies.append(sum(WEIGHT_COPY_BYTES.get(v, 0) for v in graph.values()))
+    assert copies[0] == copies[1] > 0
 
 
 # ---- options, preconditions, idempotence ----------------------------------------------------

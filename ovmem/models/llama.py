@@ -27,6 +27,7 @@ import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
 from openvino.op.util import Variable, VariableInfo
+from openvino.utils.node_factory import NodeFactory
 
 __all__ = ["LlamaConfig", "build_llama"]
 
@@ -50,6 +51,9 @@ class LlamaConfig:
         tie_word_embeddings: Reuse the embedding table as the lm_head weight.
         weight_dtype: ``"f16"`` (f16 Constant -> Convert f32) or ``"f32"``.
         seed: Seed of the random weights.
+        swish_beta: Give the MLP's ``Swish`` the explicit ``beta = 1`` input ``opset13.swish`` adds;
+            ``False``: a one-input ``Swish`` as optimum-intel exports it, the only form the CPU
+            plugin's ``MLPFusion`` matches (so only then does it make an ``LLMMLP``).
     """
 
     vocab_size: int = 32000
@@ -64,6 +68,7 @@ class LlamaConfig:
     tie_word_embeddings: bool = False
     weight_dtype: str = attrs.field(default="f16", validator=attrs.validators.in_(("f16", "f32")))
     seed: int = 0
+    swish_beta: bool = True
 
     def __attrs_post_init__(self) -> None:
         if self.num_heads % self.num_kv_heads or self.head_dim % 2:
@@ -205,7 +210,12 @@ def _attention(x: ov.Node, w: _Weights, config: LlamaConfig, layer: int, rope: t
 def _mlp(x: ov.Node, w: _Weights, config: LlamaConfig, layer: int) -> ov.Node:
     """Gated MLP: ``down(swish(gate(x)) * up(x))``."""
     p, h, i = f"model.layers.{layer}.mlp", config.hidden_size, config.intermediate_size
-    gate = ops.swish(_linear(x, w, f"{p}.gate_proj", i, h), name=f"{p}.act_fn")
+    gate = _linear(x, w, f"{p}.gate_proj", i, h)
+    if config.swish_beta:
+        gate = ops.swish(gate, name=f"{p}.act_fn")
+    else:  # opset13.swish always adds a beta input; the factory builds the one-input op
+        gate = NodeFactory("opset4").create("Swish", [gate.output(0)], {})
+        gate.set_friendly_name(f"{p}.act_fn")
     up = _linear(x, w, f"{p}.up_proj", i, h)
     return _linear(ops.multiply(gate, up, name=f"{p}/gated"), w, f"{p}.down_proj", h, i)
 

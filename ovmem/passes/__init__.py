@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ovmem.passes import cpu_runtime, fold_shapes, fold_weights, fuse, gpu_runtime, inplace, lifetime, placement, states  # noqa: F401  (register the built-ins)
+from ovmem.passes import cpu_runtime, cpu_scratch, fold_shapes, fold_weights, fuse, gpu_runtime, inplace, lifetime, placement, states  # noqa: F401  (register the built-ins)
 from ovmem.passes.base import Pass, PassPreconditionError, PassResult
 from ovmem.passes.cpu_runtime import CpuRuntime
+from ovmem.passes.cpu_scratch import SCRATCH, CpuScratch
 from ovmem.passes.fold_shapes import FoldShapes
 from ovmem.passes.fold_weights import FoldWeights
 from ovmem.passes.keys import (
@@ -67,6 +68,8 @@ __all__ = [
     "STATE_PRECISION",
     "States",
     "CpuRuntime",
+    "CpuScratch",
+    "SCRATCH",
     "GpuRuntime",
     "TimingInstrument",
     "alias",

@@ -37,7 +37,7 @@ from ovmem.passes.base import Pass, PassResult
 from ovmem.passes.keys import CATEGORY, FOLDED_BY, STORED_TYPE, WEIGHT_COPY_BYTES, Category
 from ovmem.passes.registry import register_pass
 
-__all__ = ["CpuRuntime", "host_inference_precision"]
+__all__ = ["RUNTIME_WEIGHT_PORTS", "CpuRuntime", "fc_constants", "host_has_amx", "host_inference_precision"]
 
 FLOATS = frozenset({"f32", "f16", "bf16"})
 KEEP_F32 = frozenset({"Cos", "Sin"})
@@ -52,6 +52,17 @@ def host_inference_precision() -> str:
 
     capabilities = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
     return "bf16" if "BF16" in capabilities else "f32"
+
+
+@functools.cache
+def host_has_amx() -> bool:
+    """Whether this host's CPU has AMX-BF16 (``amx_bf16`` in ``/proc/cpuinfo``; ``False`` where unreadable):
+    the CPU plugin's AMX kernels (``LLMMLP``, oneDNN's brgemm with 32-channel blocks) need it."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            return any(line.startswith("flags") and " amx_bf16" in line for line in f)
+    except OSError:
+        return False
 
 
 def _from_weights(value: Value) -> bool:
@@ -89,7 +100,7 @@ def _packed_bytes(value: Value, weight: bool, precision: str, llm: bool) -> int:
     return n  # compressed weights stay compressed
 
 
-def _fc_constants(node: Node) -> list[tuple[Value, bool]]:
+def fc_constants(node: Node) -> list[tuple[Value, bool]]:
     """The constants a FullyConnected-like node packs, each with whether it is a weight matrix.
 
     In the exported graph: a ``MatMul`` whose second input is computed from weights; its largest
@@ -149,7 +160,7 @@ class CpuRuntime(Pass):
         llm = bool(graph.states) and any(n.op_type == "ScaledDotProductAttention" for n in graph.nodes)
         copies: dict[Value, int] = {}
         for node in graph.nodes:
-            for constant, weight in _fc_constants(node):
+            for constant, weight in fc_constants(node):
                 copies[constant] = copies.get(constant, 0) + _packed_bytes(constant, weight, precision, llm)
         for value in graph.values():
             if WEIGHT_COPY_BYTES.get(value, None) != copies.get(value):

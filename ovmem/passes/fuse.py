@@ -1,6 +1,8 @@
 """``fuse``: what the OpenVINO CPU plugin computes in one kernel holds no buffer in between.
 
-Rules (each is a bool option, ``fuse{rms=false}``; what it folds is ``folded_by=fuse.<rule>``):
+Rules (each is an option, ``fuse{rms=false}``; what it folds is ``folded_by=fuse.<rule>``). Rule 6 is
+tried before rule 4 (``MLPFusion`` rewrites the MatMuls before they become FullyConnecteds with
+post-ops), rule 5 last:
   1. ``rms`` — RMSNorm ``x·(1/Sqrt(ReduceMean(x², last axis)+eps))[·γ]`` is one ``RMS`` node. Square by
      ``Power(x,2)`` or ``x*x``; inverse root by ``Divide(1,Sqrt)``, ``Power(·,-0.5)``, ``Power(Sqrt,-1)``
      or ``x/Sqrt``; γ a constant, optional (the fixtures' exports dropped all-ones γs and the plugin
@@ -39,20 +41,51 @@ Rules (each is a bool option, ``fuse{rms=false}``; what it folds is ``folded_by=
      (``MergeEltwiseAndConvert`` is ARM-only). Sources:
      ``src/plugins/intel_cpu/src/graph_optimizer.cpp`` (``GraphOptimizer::FuseEltwiseAndSimple``)
      and ``src/plugins/intel_cpu/src/nodes/eltwise.cpp`` (``Eltwise::canFuse``).
+  6. ``mlp`` (``off`` by default; ``on``; ``auto``: as the CPU plugin on this host, see
+     :func:`host_fuses_mlp`) — a gated MLP ``down(act(gate(x)) · up(x))`` is one ``LLMMLP`` node, root
+     the down ``MatMul``: the gate, up, activation and product (each ``T × intermediate``) are never
+     stored. The plugin registers the pass only on x86 with AMX and bf16 inference (or AMX-FP16 and
+     f16), so not in f32 mode. Matched: three ``MatMul``s with ``transpose_a`` false and
+     ``transpose_b`` true (or a constant-folded ``Transpose`` of the weight) whose weights are float
+     constants (f16/bf16/f32, read directly or through a ``Convert``) — no int4/int8 decompression
+     (u4/u8 with zero points never match; symmetric i8 with per-channel f32 scales matches only with
+     ``DYNAMIC_QUANTIZATION_GROUP_SIZE`` ≥ hidden size, not the default 32, so it is not modelled);
+     gate and up reading the same rank-3 input; the activation a one-input ``Swish`` (an explicit
+     beta input, even 1, stops it) or a ``Gelu`` (erf or tanh); the ``Multiply`` of activation and
+     up in either order feeding the down ``MatMul``. Or Phi-3's fused form: one ``gate_up`` ``MatMul``
+     with an f16 weight through a ``Convert`` (an f32 weight does not match) split by a
+     ``VariadicSplit`` on axis -1 into two halves (``Split``, or axis 2, does not match). Shapes:
+     gate/up weights ``[I, H]`` (``[2I, H]`` fused), down ``[H, I]``, ``H`` and ``I`` multiples of 32
+     (``MLP_BLOCK``). Sources:
+     ``src/plugins/intel_cpu/src/transformations/cpu_opset/x64/pass/mlp_fusion.cpp``
+     (``MLPFusionPass``), registered in ``transformations/transformation_pipeline.cpp``
+     (``Transformations::PostLpt``: ``can_use_amx_bf16_int8``/``can_use_amx_fp16``), with the callback
+     ``src/plugins/intel_cpu/src/nodes/llm_mlp.cpp`` (``LLMMLP::isSupportedOperation``; the
+     ``REG_BLK_*_SIZE`` of ``nodes/kernels/x64/mlp_kernel.hpp``). Where ovmem differs: it cannot
+     see the ``decompression`` mark that keeps a weight ``Convert`` (exports always carry it; an
+     opset-built fused gate_up without it is folded to f32 by the plugin and not fused); and where
+     an inner value has another reader the plugin still forms ``LLMMLP`` and recomputes that part,
+     while ovmem leaves the whole MLP unfused (it can only overcount). The kernel keeps a
+     ``256 × I`` product block and per-thread f32 accumulators in the graph's shared scratchpad:
+     no tensor. The plugin's ``QKVProjection`` (q/k/v FullyConnecteds with one input → one node)
+     is not a rule: it needs at least 3 inference threads (``QKVProjection::isSupportedOperation``)
+     and a hidden size that is a multiple of 256, and it removes no buffer.
 
 For every match: the internal nodes' outputs are folded, their node key ``kernel`` is the root (so
 the pattern's external inputs stay live until the root runs), and the root's output stays a buffer.
 A match is dropped when an internal value is read at run time outside the pattern (compile-time
 readers such as ``ShapeOf`` do not count), or is a graph input, output or state value.
 
-Reads: ``category``, ``compile_time``, ``kernel``, ``declared_shape``. Writes: ``category``
+Reads: ``category``, ``compile_time``, ``kernel``, ``declared_shape``, ``graph.meta["inference_precision"]``
+(``mlp=auto``). Writes: ``category``
 (``folded``) and ``folded_by`` on internal values, and the node key ``kernel``.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import attrs
 import numpy as np
@@ -60,10 +93,13 @@ import numpy as np
 from ovmem.ir.core import Graph, Node, Use, Value
 from ovmem.ir.lift import DECLARED_SHAPE
 from ovmem.passes.base import Pass, PassPreconditionError, PassResult
+from ovmem.passes.cpu_runtime import host_has_amx, host_inference_precision
 from ovmem.passes.keys import CATEGORY, COMPILE_TIME, FOLDED_BY, KERNEL, Category, fold
 from ovmem.passes.registry import register_pass
 
-__all__ = ["ACTIVATIONS", "ELTWISE_OPS", "MAX_ELTWISE_INPUTS", "Fuse", "Match", "fused_kernels"]
+__all__ = [
+    "ACTIVATIONS", "ELTWISE_OPS", "MAX_ELTWISE_INPUTS", "MLP_BLOCK", "Fuse", "Match", "fused_kernels", "host_fuses_mlp",
+]
 
 ACTIVATIONS = frozenset({"Swish", "Gelu", "Relu", "Sigmoid", "Tanh", "Clamp", "HSwish", "Mish", "SoftPlus", "Elu"})
 ELTWISE_OPS = ACTIVATIONS | {
@@ -77,6 +113,10 @@ _INTEGER_ARITHMETIC = frozenset({"Add", "Multiply", "Subtract", "Divide", "Squar
 _PORT0_ONLY = frozenset({"Subtract", "Divide", "FloorMod", "Mod", "Power", "Greater", "GreaterEqual", "Less",
                          "LessEqual", "Select"})  # fmt: skip
 _AS_I32 = frozenset({"i16", "u16", "i32", "u32", "i64", "u64"})  # the plugin computes these in i32
+MLP_BLOCK = 32
+"""LLMMLP's register block (``REG_BLK_K_SIZE``, ``REG_BLK_N_SIZE``): hidden and intermediate sizes
+must be multiples of it."""
+_FLOATS = frozenset({"f16", "bf16", "f32"})
 T = TypeVar("T")
 
 
@@ -356,12 +396,94 @@ def _eltwise_matches(graph: Graph, free: Callable[[Node], bool]) -> list[Match]:
     return matches
 
 
+# ---- rule 6: gated MLP (LLMMLP) -----------------------------------------------------------
+
+
+@functools.cache
+def _host_has_amx_fp16() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            return any(line.startswith("flags") and " amx_fp16" in line for line in f)
+    except OSError:
+        return False
+
+
+def host_fuses_mlp(precision: str | None = None) -> bool:
+    """Whether the CPU plugin on this host forms ``LLMMLP`` at inference precision ``precision``
+    (default: the plugin's default here, :func:`~ovmem.passes.cpu_runtime.host_inference_precision`):
+    bf16 needs AMX-BF16, f16 needs AMX-FP16, f32 never (``Transformations::PostLpt``)."""
+    precision = precision or host_inference_precision()
+    if precision == "bf16":
+        return host_has_amx()
+    return precision == "f16" and host_has_amx() and _host_has_amx_fp16()
+
+
+def _fc_weight(matmul: Node, combined: bool = False) -> tuple[int, int] | None:
+    """``(N, K)`` of a ``MatMul``'s float constant weight as LLMMLP reads it, or ``None``.
+
+    The weight is ``[N, K]`` under ``transpose_b`` (or ``[K, N]`` through a constant-folded
+    ``Transpose``, which the plugin folds into the MatMul); a float constant read directly or through
+    a ``Convert``. The fused gate_up weight must be f16 through a ``Convert``.
+    """
+    if matmul.op_type != "MatMul" or matmul.attributes.get("transpose_a") or len(matmul.inputs) != 2:
+        return None
+    transposed, p = bool(matmul.attributes.get("transpose_b")), matmul.inputs[1].producer
+    if not transposed and p is not None and p.op_type == "Transpose" and COMPILE_TIME.get(p, False):
+        perm = _const(p.inputs[1])
+        transposed, p = perm is not None and list(perm) == [1, 0], p.inputs[0].producer
+    convert = p if p is not None and p.op_type == "Convert" and COMPILE_TIME.get(p, False) else None
+    constant = convert.inputs[0].producer if convert else p
+    if not transposed or constant is None or constant.op_type != "Constant":
+        return None
+    dtype, shape = constant.outputs[0].type.dtype, constant.outputs[0].type.shape
+    if len(shape) != 2 or dtype not in _FLOATS or (combined and (convert is None or dtype != "f16")):
+        return None
+    return shape[0], shape[1]
+
+
+def _gate_act(value: Value) -> Node | None:
+    """The MLP's activation if ``value`` is one: a one-input ``Swish`` or a ``Gelu``."""
+    act = _op(value, "Swish", "Gelu")
+    return act if act is not None and (act.op_type == "Gelu" or len(act.inputs) == 1) else None
+
+
+def _match_mlp(down: Node) -> Iterator[Match]:
+    """``down(act(gate(x)) · up(x))``, gate and up separate or one ``gate_up`` split in two."""
+    mul = _op(down.inputs[0], "Multiply") if down.op_type == "MatMul" else None
+    down_w = mul and _fc_weight(down)
+    for act_out, up_out in (mul.inputs, mul.inputs[::-1]) if down_w else ():
+        act = _gate_act(act_out)
+        if act is None:
+            continue
+        gate, up = _op(act.inputs[0], "MatMul"), _op(up_out, "MatMul")
+        split = _op(act.inputs[0], "VariadicSplit")
+        if gate is not None and up is not None and gate is not up and gate.inputs[0] is up.inputs[0]:
+            gate_w, up_w = _fc_weight(gate), _fc_weight(up)
+            if gate_w is None or gate_w != up_w:
+                continue
+            x, (inter, hidden), internal = gate.inputs[0], gate_w, (gate, up, act, mul)
+        elif split is not None and up_out.producer is split and up_out is not act.inputs[0]:
+            gate_up = _op(split.inputs[0], "MatMul")
+            gate_up_w = gate_up and _fc_weight(gate_up, combined=True)
+            if not (gate_up_w and _is_scalar(split.inputs[1], -1) and _is_const(split.inputs[2])):
+                continue  # the lengths are constant, or shape arithmetic the plugin folds
+            x, (inter, hidden), internal = gate_up.inputs[0], (gate_up_w[0] // 2, gate_up_w[1]), (gate_up, split, act, mul)
+            if len(split.outputs) != 2 or any(v.type.shape[-1:] != (inter,) for v in split.outputs):
+                continue  # two equal halves
+        else:
+            continue
+        if down_w == (hidden, inter) and len(x.type.shape) == 3 and not (hidden % MLP_BLOCK or inter % MLP_BLOCK):
+            yield Match("mlp", down, internal)
+            return
+
+
 # ---- the pass -----------------------------------------------------------------------------
 
 _MATCHERS: tuple[tuple[str, Callable[[Node], Iterator[Match]]], ...] = (
     ("rms", _match_rms),
     ("rope", _match_rope),
     ("sdpa", _match_sdpa),
+    ("mlp", _match_mlp),  # MLPFusion runs on MatMuls, before they become FullyConnected with post-ops
     ("fc", _match_fc),
 )
 
@@ -393,6 +515,14 @@ class Fuse(Pass):
     """Rule 4: bias and activation post-ops of FullyConnected."""
     eltwise: bool = True
     """Rule 5: chains of elementwise ops."""
+    mlp: Literal["auto", "on", "off"] = "off"
+    """Rule 6: gated MLP → ``LLMMLP``; ``auto``: as the CPU plugin on this host (:func:`host_fuses_mlp`
+    at the graph's ``inference_precision`` if a pass set one, else at the plugin's default)."""
+
+    def _enabled(self, rule: str, graph: Graph) -> bool:
+        if rule != "mlp":
+            return bool(getattr(self, rule))
+        return self.mlp == "on" or (self.mlp == "auto" and host_fuses_mlp(graph.meta.get("inference_precision")))
 
     def requires(self, graph: Graph) -> None:
         if any(n.op_type == "Constant" and not CATEGORY.is_set(n.outputs[0]) for n in graph.nodes):
@@ -419,7 +549,7 @@ class Fuse(Pass):
 
         matches: list[Match] = []
         for rule, matcher in _MATCHERS:
-            for node in graph.nodes if getattr(self, rule) else ():
+            for node in graph.nodes if self._enabled(rule, graph) else ():
                 if match := next((m for m in matcher(node) if valid(m)), None):
                     matches.append(match)
                     claimed.update((*match.internal, *match.absorbed, match.root))

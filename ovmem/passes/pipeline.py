@@ -93,6 +93,11 @@ def parse_pipeline(text: str | Sequence[str], *, instruments: Sequence[Instrumen
     return Pipeline([configure(item, get_pass_class, "pass") for item in items if item], instruments=instruments)
 
 
+_RULE_DEFAULTS = (True, False, "auto", "on", "off")
+"""Defaults that make an option a rule ``--disable`` can switch off (``fuse.mlp`` is ``off`` unless a
+device's pipeline says ``auto``)."""
+
+
 def disable(pipeline: Pipeline, names: Sequence[str]) -> Pipeline:
     """``pipeline`` without the passes or rules named: ``"fuse"`` drops the pass, ``"inplace.rope"``
     switches that rule's option off (``false``, or ``"off"`` for an ``auto|on|off`` option)."""
@@ -107,8 +112,8 @@ def disable(pipeline: Pipeline, names: Sequence[str]) -> Pipeline:
             continue
         field = rule.replace("-", "_")
         fields = {f.name: f for f in attrs.fields(type(matching[0]))}
-        if field not in fields or fields[field].default not in (True, False, "auto", "on"):
-            rules = [f for f, a in fields.items() if a.default in (True, False, "auto", "on")]
+        if field not in fields or fields[field].default not in _RULE_DEFAULTS:
+            rules = [f for f, a in fields.items() if a.default in _RULE_DEFAULTS]
             raise UsageError(f"--disable {name}: {pass_name} has no rule {rule!r} (rules: {', '.join(rules) or 'none'})")
         off = False if isinstance(fields[field].default, bool) else "off"
         passes = [attrs.evolve(p, **{field: off}) if p.name == pass_name else p for p in passes]

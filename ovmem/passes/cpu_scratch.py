@@ -1,0 +1,130 @@
+"""``cpu-scratch``: the CPU plugin's kernel scratch buffers — memory no tensor of the graph names.
+
+Both are shared by every node of their kind, grow to the largest request and are never released,
+so each counts once, for the whole run (next to the temporaries, not in their arena). Measured on
+real-width Phi-3-mini, Llama-3.2-1B and Qwen2-0.5B exports by tracing the plugin's allocations and
+the pages they touch (``docs/cpu-plugin-notes.md`` section 7):
+
+  1. ``fc``: every dynamic-shape FullyConnected takes its oneDNN scratchpad from the graph's one
+     grow-only ``DnnlScratchPad`` (``src/plugins/intel_cpu/src/dnnl_scratch_pad.h``). oneDNN's
+     brgemm inner product on AMX reduces at most 64 blocks of 32 input channels in one pass
+     (``jit_brgemm_ip_fwd_conf_t::init_conf`` in ``src/cpu/x64/brgemm/brgemm_inner_product_utils.cpp``);
+     with more input features (K > 2048) and a bf16/f16 output it accumulates the whole
+     ``M × N`` output in f32 there — M·N·4 bytes, written, so resident. Only on AMX hosts, in
+     bf16/f16 inference, with more than one thread, and for wide outputs (N ≥ 3072: narrower ones
+     take a loop order that touches a per-thread block only). The buffer is the largest such FC's:
+     for a decoder with hidden size above 2048 that is the LM head, ``T × vocab × 4``.
+  2. ``sdpa``: the ``ScaledDotProductAttention`` prefill kernel (``MHAKernel<KT_ONEDNN>`` in
+     ``src/plugins/intel_cpu/src/nodes/scaled_attn.cpp``; all layers share one executor, cached by
+     precision) keeps K and V packed for brgemm (``B·Hk·L·(S + Sv)`` elements in the inference
+     precision), an f32 copy of its output in bf16/f16 mode (``B·Tq·H·Sv·4``), and per-thread
+     attention weights (``threads·32·L·4``), where Tq is the query length and L the keys'. A
+     one-token step uses another kernel; its cache was filled by a prefill whose buffers stay:
+     with ``seq_len`` 1 the prefill of the ``past_len`` cached tokens is counted.
+
+``threads`` (0: the plugin's default on this host, ``INFERENCE_NUM_THREADS`` of a compiled model)
+is the number of inference threads.
+
+Reads: ``stored_type``, ``kernel``, ``graph.meta["inference_precision"]`` (``cpu-runtime``), ``seq_len``,
+``past_len``. Writes: the graph key ``scratch`` (:data:`SCRATCH`, bytes by rule).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import attrs
+
+from ovmem.errors import UsageError
+from ovmem.ir.core import Graph, Node
+from ovmem.ir.meta import MetaKey
+from ovmem.passes.base import Pass, PassPreconditionError, PassResult
+from ovmem.passes.cpu_runtime import RUNTIME_WEIGHT_PORTS, fc_constants, host_has_amx
+from ovmem.passes.keys import KERNEL, STORED_TYPE
+from ovmem.passes.registry import register_pass
+
+__all__ = ["SCRATCH", "CpuScratch", "host_threads"]
+
+SCRATCH: MetaKey[dict] = MetaKey("scratch", dict, "Graph: kernel scratch buffers the runtime holds for the run, bytes by name.")
+
+BRGEMM_MAX_K = 64 * 32
+"""Input channels oneDNN's AMX brgemm inner product reduces in one pass (64 blocks of 32)."""
+WIDE_N = 3072
+"""Outputs at least this wide accumulate their whole output in the scratchpad (the narrowest seen to)."""
+SDPA_BLOCK = 32
+"""Query rows per thread block of the prefill kernel's attention weights."""
+
+
+@functools.cache
+def host_threads() -> int:
+    """The CPU plugin's default number of inference threads on this host."""
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    x = ops.parameter([1], ov.Type.f32)
+    return int(ov.Core().compile_model(ov.Model([ops.relu(x)], [x]), "CPU").get_property("INFERENCE_NUM_THREADS"))
+
+
+def _fc_scratch(node: Node, precision: str, threads: int) -> int:
+    if precision == "f32" or threads < 2 or not host_has_amx() or not fc_constants(node):
+        return 0
+    if node.op_type in RUNTIME_WEIGHT_PORTS and node.op_type != "FullyConnected":
+        return 0  # LLMMLP / QKVProjection run the plugin's own AMX kernels, not oneDNN's
+    x = node.inputs[0]
+    out = KERNEL.get(node, node).outputs[0]  # with its post-ops fused (``fuse.fc``) the FC writes the last one's output
+    if STORED_TYPE.get(out, out.type).dtype not in ("bf16", "f16") or not x.type.shape or not out.type.shape:
+        return 0
+    k, n = x.type.shape[-1], out.type.shape[-1]
+    return math.prod(out.type.shape) * 4 if k > BRGEMM_MAX_K and n >= WIDE_N else 0
+
+
+def _sdpa_scratch(node: Node, precision: str, threads: int, queries: int, keys: int, kv_heads: int | None) -> int:
+    q, k, v = (value.type.shape for value in node.inputs[:3])
+    if len(q) != 4 or len(k) != 4 or len(v) != 4 or queries < 2:
+        return 0
+    batch, heads, head_size, v_size = q[0], q[1], q[3], v[3]
+    kv_heads = kv_heads or k[1]  # the exported graph feeds SDPA GQA-broadcast K/V; the kernel packs the cache's heads
+    element = 4 if precision == "f32" else 2
+    packed = batch * kv_heads * keys * (head_size + v_size) * element
+    staging = 0 if precision == "f32" else batch * queries * heads * v_size * 4
+    return packed + staging + threads * SDPA_BLOCK * keys * 4
+
+
+@register_pass
+@attrs.frozen
+class CpuScratch(Pass):
+    """Sizes the CPU plugin's shared kernel scratch buffers."""
+
+    name = "cpu-scratch"
+    threads: int = 0
+    """Inference threads (0: the plugin's default on this host)."""
+    fc: bool = True
+    """Rule 1: the FullyConnected scratchpad."""
+    sdpa: bool = True
+    """Rule 2: the SDPA prefill kernel's buffers."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.threads < 0:
+            raise UsageError("cpu-scratch: threads must be >= 0")
+
+    def requires(self, graph: Graph) -> None:
+        if "inference_precision" not in graph.meta:
+            raise PassPreconditionError("cpu-scratch: run cpu-runtime first (it sets the inference precision)")
+
+    def call(self, graph: Graph) -> PassResult:
+        precision = graph.meta["inference_precision"]
+        threads = self.threads or host_threads()
+        seq, past = graph.meta.get("seq_len", 1), graph.meta.get("past_len", 0)
+        queries, keys = (seq, past + seq) if seq > 1 else (past, past)
+        scratch = {}
+        if self.fc:
+            scratch["fc"] = max((_fc_scratch(n, precision, threads) for n in graph.nodes), default=0)
+        if self.sdpa:
+            sdpa = [n for n in graph.nodes if n.op_type == "ScaledDotProductAttention" and len(n.inputs) >= 3]
+            caches = [s.type.shape[1] for s in graph.states if len(s.type.shape) == 4]
+            kv_heads = min(caches) if caches else None
+            scratch["sdpa"] = max((_sdpa_scratch(n, precision, threads, queries, keys, kv_heads) for n in sdpa), default=0)
+        modified = SCRATCH.get(graph, None) != scratch
+        SCRATCH.set(graph, scratch)
+        return PassResult(graph, modified)

@@ -1,0 +1,104 @@
+"""``cpu-scratch``: the CPU plugin's shared kernel scratch buffers, sized by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import openvino as ov
+import openvino.opset13 as ops
+import pytest
+
+import ovmem
+from ovmem.cli import main
+from ovmem.errors import UsageError
+from ovmem.ir import lift
+from ovmem.models.llama import LlamaConfig, build_llama
+from ovmem.passes import SCRATCH, parse_pipeline
+from ovmem.passes import cpu_scratch
+
+GQA = LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4, num_kv_heads=2,
+                  head_dim=16)  # fmt: skip
+
+
+@pytest.fixture
+def amx(monkeypatch):
+    """Pretend the host has AMX, so the FC rule is host-independent."""
+    monkeypatch.setattr(cpu_scratch, "host_has_amx", lambda: True)
+
+
+def _linears(*widths: tuple[int, int]) -> ov.Model:
+    """x[1, seq, K] through FullyConnected layers (f16 weights) of (K, N) each, a ReLU after each."""
+    x = ops.parameter([1, -1, widths[0][0]], ov.Type.f32, name="x")
+    y = x
+    for i, (k, n) in enumerate(widths):
+        w = ops.convert(ops.constant(np.zeros((n, k), np.float16)), ov.Type.f32)
+        y = ops.relu(ops.matmul(y, w, False, True, name=f"fc{i}"))
+    return ov.Model([y], [x])
+
+
+def _scratch(model, spec: str, seq_len: int = 64, past_len: int = 0) -> dict:
+    graph = parse_pipeline(f"fold-weights,fold-shapes,fuse,inplace,{spec}")(lift(model, seq_len=seq_len, past_len=past_len)).graph
+    return SCRATCH.get(graph)
+
+
+def test_fc_scratch_is_the_widest_long_reduction(amx):
+    model = _linears((2064, 3072), (3072, 4096), (4096, 8))
+    # K > 2048 and N >= 3072: the whole bf16 output accumulates in f32; one shared block, the largest
+    assert _scratch(model, "cpu-runtime{precision=bf16},cpu-scratch{threads=2}")["fc"] == 64 * 4096 * 4
+
+
+@pytest.mark.parametrize(
+    ("widths", "spec"),
+    [
+        ([(2048, 4096)], "cpu-runtime{precision=bf16},cpu-scratch{threads=2}"),  # one reduction pass
+        ([(4096, 2048)], "cpu-runtime{precision=bf16},cpu-scratch{threads=2}"),  # narrow output
+        ([(4096, 4096)], "cpu-runtime{precision=f32},cpu-scratch{threads=2}"),  # f32 output: no accumulator
+        ([(4096, 4096)], "cpu-runtime{precision=bf16},cpu-scratch{threads=1}"),  # one thread
+    ],
+)
+def test_no_fc_scratch(amx, widths, spec):
+    assert _scratch(_linears(*widths), spec)["fc"] == 0
+
+
+def test_no_fc_scratch_without_amx(monkeypatch):
+    monkeypatch.setattr(cpu_scratch, "host_has_amx", lambda: False)
+    assert _scratch(_linears((4096, 4096)), "cpu-runtime{precision=bf16},cpu-scratch{threads=2}")["fc"] == 0
+
+
+def test_sdpa_prefill_buffers_by_hand():
+    # 4 query heads, 2 KV heads, head size 16, 8 tokens, 2 threads, bf16:
+    # packed K and V 1*2*8*(16+16)*2 = 1024, f32 output 1*8*4*16*4 = 2048, weights 2*32*8*4 = 2048
+    spec = "cpu-runtime{precision=bf16},cpu-scratch{threads=2}"
+    assert _scratch(build_llama(GQA), spec, seq_len=8)["sdpa"] == 1024 + 2048 + 2048
+    # a decode step keeps the buffers of the prefill that filled its cache (8 tokens): the same
+    assert _scratch(build_llama(GQA), spec, seq_len=1, past_len=8)["sdpa"] == 1024 + 2048 + 2048
+    assert _scratch(build_llama(GQA), spec, seq_len=1)["sdpa"] == 0  # one token, nothing cached
+    # f32: K/V packed in f32, no output staging
+    f32 = "cpu-runtime{precision=f32},cpu-scratch{threads=2}"
+    assert _scratch(build_llama(GQA), f32, seq_len=8)["sdpa"] == 2048 + 0 + 2048
+
+
+def test_scratch_counts_in_the_report_once():
+    report = ovmem.analyze(build_llama(GQA), seq_len=8, device="CPU")
+    assert report.scratch["sdpa"] > 0 and report.scratch_bytes == sum(report.scratch.values())
+    assert report.total_bytes == (report.weights_bytes + report.state_bytes + report.io_bytes + report.temp_peak_bytes
+                                  + report.scratch_bytes + report.runtime_bytes)  # fmt: skip
+    assert ovmem.analyze(build_llama(GQA), seq_len=8).scratch_bytes == 0  # generic: no plugin kernels
+
+
+def test_requires_cpu_runtime_and_valid_threads():
+    with pytest.raises(Exception, match="run cpu-runtime first"):
+        parse_pipeline("cpu-scratch")(lift(build_llama(GQA), seq_len=4))
+    with pytest.raises(UsageError, match="threads"):
+        parse_pipeline("cpu-scratch{threads=-1}")
+
+
+def test_cli_threads(capsys, amx):
+    import json
+
+    args = ["analyze", "--seq-len", "64", "--device", "CPU", "--json"]
+    assert main([*args, "--threads", "1"]) == 0
+    one = json.loads(capsys.readouterr().out)
+    assert main([*args, "--threads", "4"]) == 0
+    four = json.loads(capsys.readouterr().out)
+    # the attention weights are per thread: 3 more threads * 32 rows * 64 keys * 4 bytes
+    assert four["scratch"]["sdpa"] - one["scratch"]["sdpa"] == 3 * 32 * 64 * 4
