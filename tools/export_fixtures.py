@@ -13,6 +13,21 @@ for quantized entries. The result is a stateful LLM IR in ``OUT/NAME/``::
     openvino_model.xml  openvino_model.bin  config.json  generation_config.json
     (+ openvino_config.json for NNCF-compressed entries, as optimum writes it)
 
+Vision-language entries (``task="image-text-to-text"``, as ``optimum-cli export
+openvino --task image-text-to-text`` exports them) give optimum-intel's multi-IR layout
+instead (see /work/research/vlm/LAYOUTS.md)::
+
+    openvino_language_model.{xml,bin}         stateful decoder fed with inputs_embeds
+    openvino_text_embeddings_model.{xml,bin}  token embedding table
+    openvino_vision_embeddings_model.{xml,bin}
+    (+ family extras, e.g. openvino_vision_embeddings_merger_model for Qwen2/2.5-VL)
+    config.json  generation_config.json  preprocessor_config.json
+
+Their ``prepare`` hook writes a ``preprocessor_config.json`` into the checkpoint from a
+locally built (slow, torchvision-free) transformers image processor; optimum loads it
+and saves it next to the IRs, like a hub checkpoint's.  For NNCF VLM entries optimum
+compresses the language model as asked and every other sub-model to int8_sym.
+
 Tokenizer files are never written (none exist for random models; any that an
 exporter creates are dropped).
 
@@ -23,6 +38,9 @@ How to run (needs a separate venv, NOT the ovmem runtime venv)::
     /path/to/venv-with-optimum/bin/python tools/export_fixtures.py --only tiny-qwen2-f16
     /path/to/venv-with-optimum/bin/python tools/export_fixtures.py --big --out /work/bigmodels \\
         --only qwen2-0.5b-f16 qwen2-0.5b-int4                                 # real-width local validation models
+    /path/to/venv-with-optimum/bin/python tools/export_fixtures.py --only tiny-qwen2_5-vl-f16 tiny-llava-f16 tiny-gemma3-f16
+    /path/to/venv-with-optimum/bin/python tools/export_fixtures.py --big --out /work/bigmodels \
+        --only qwen2.5-vl-3b-2l-f16 llava-1.5-7b-2l-int4 gemma-3-4b-2l-f16  # real-width VLMs (1.4-3.2 GB each)
 
 Packages (the versions the committed fixtures were exported with; the ``export`` extra
 of pyproject.toml lists them, except optimum-intel, see below)::
@@ -69,7 +87,8 @@ names ("Model0", "Constant_1234") come from a process-wide counter; temp paths
 that optimum records in JSON side files are nulled.  The script writes only into
 ``OUT/NAME/`` (replacing it), plus the system temp dir, which it cleans up.
 
-Checkpoints are saved in bfloat16 like most real ones.  The fp16 entries load
+Checkpoints are saved in bfloat16 like most real ones (``torch_dtype`` per entry; the
+LLaVA entries use float16, like llava-hf/llava-1.5-7b-hf).  The fp16 entries load
 them as float16 (``OVConfig(dtype="fp16")``), so every float weight in the IR is
 an f16 Constant (+ Convert).  NNCF entries load them as bfloat16, so the weights
 NNCF leaves alone (norms, biases) stay bf16 Constants, as in a real
@@ -80,6 +99,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import hashlib
 import os
 import shutil
@@ -223,6 +243,146 @@ INT4_ASYM_G16 = {"bits": 4, "sym": False, "group_size": 16, "ratio": 1.0}
 # `--weight-format int8`: per-channel asymmetric int8, every weight incl. embedding / lm_head.
 INT8_ASYM = {"bits": 8, "sym": False}
 
+# --- Vision-language models (task "image-text-to-text") -------------------------------------
+# optimum-intel exports a VLM as several IRs (openvino_language_model, openvino_text_embeddings_model,
+# openvino_vision_embeddings_model, + family extras such as Qwen2-VL's
+# openvino_vision_embeddings_merger_model); see /work/research/vlm/LAYOUTS.md.  The checkpoint gets
+# an image processor config written next to it (the ``prepare`` hook), built locally from a
+# transformers class: optimum picks it up with AutoImageProcessor and saves it as
+# preprocessor_config.json next to the IRs, as a real export of a hub checkpoint does.
+
+
+def _save_image_processor(class_name: str, kwargs: Dict[str, Any], ckpt: Path) -> None:
+    import transformers
+
+    # The slow (PIL/numpy) image processor classes: they need no torchvision.
+    getattr(transformers, class_name)(**kwargs).save_pretrained(ckpt)
+
+
+def image_processor(class_name: str, **kwargs: Any) -> Callable[[Path], None]:
+    """A ``prepare`` hook writing ``preprocessor_config.json`` of ``transformers.<class_name>(**kwargs)``."""
+    return functools.partial(_save_image_processor, class_name, kwargs)
+
+
+_CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+_CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+
+# Qwen2.5-VL: a Qwen2 text decoder with 3-axis M-RoPE (mrope_section sums to head_dim/2 = 8),
+# a ViT over 14x14x2 (temporal) patches with 2D RoPE, window attention (window_size 112 px =
+# 4x4 merged tokens) in every block except fullatt_block_indexes, and a patch merger that
+# concatenates 2x2 neighbouring patches (spatial_merge_size 2) into one LM token.
+_TINY_QWEN2_5_VL = dict(
+    text_config=dict(
+        **_TINY,
+        rope_theta=1000000.0,
+        rms_norm_eps=1e-6,
+        rope_scaling={"type": "mrope", "mrope_section": [2, 3, 3]},
+        bos_token_id=0,
+        eos_token_id=1,
+        tie_word_embeddings=True,
+        use_sliding_window=False,
+    ),
+    vision_config=dict(
+        depth=2,
+        hidden_size=64,
+        intermediate_size=128,
+        num_heads=4,
+        out_hidden_size=64,
+        hidden_act="silu",
+        in_channels=3,
+        patch_size=14,
+        spatial_merge_size=2,
+        temporal_patch_size=2,
+        tokens_per_second=2,
+        window_size=112,
+        fullatt_block_indexes=[1],  # block 0 window attention, block 1 full attention
+    ),
+    vision_start_token_id=251,
+    vision_end_token_id=252,
+    image_token_id=253,
+    video_token_id=254,
+    bos_token_id=0,
+    eos_token_id=1,
+    tie_word_embeddings=True,
+)
+_QWEN2_5_VL_PROCESSOR = image_processor(
+    "Qwen2VLImageProcessor",
+    min_pixels=3136,  # Qwen2.5-VL's preprocessor_config.json values
+    max_pixels=12845056,
+    patch_size=14,
+    temporal_patch_size=2,
+    merge_size=2,
+    image_mean=_CLIP_MEAN,
+    image_std=_CLIP_STD,
+)
+
+# LLaVA-1.5: CLIP ViT (class token + (112/14)^2 = 64 patch tokens), features taken from the
+# second-to-last layer (vision_feature_layer -2, so the last CLIP layer and the post-layernorm are
+# dead code), class token dropped ("default" strategy) -> 64 image tokens, a 2-layer GELU MLP
+# projector to the Llama width.
+_TINY_LLAVA = dict(
+    text_config=dict(model_type="llama", **_TINY_LLAMA),
+    vision_config=dict(
+        model_type="clip_vision_model",
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        image_size=112,
+        patch_size=14,
+        projection_dim=64,
+        hidden_act="quick_gelu",
+        layer_norm_eps=1e-5,
+    ),
+    image_token_index=255,
+    projector_hidden_act="gelu",
+    vision_feature_select_strategy="default",
+    vision_feature_layer=-2,
+    image_seq_length=64,
+    pad_token_id=0,
+    tie_word_embeddings=False,
+)
+_LLAVA_PROCESSOR_TINY = image_processor(
+    "CLIPImageProcessor",
+    size={"shortest_edge": 112},
+    crop_size={"height": 112, "width": 112},
+    image_mean=_CLIP_MEAN,
+    image_std=_CLIP_STD,
+)
+
+# Gemma 3: SigLIP ViT (no class token, no pooling head) over (112/14)^2 = 8x8 patches, then the
+# multimodal projector: RMSNorm + 4x4 average pooling (8 patches per side / 2 tokens per side,
+# the same kernel 4 as gemma-3-4b's 64/16) + a linear map -> mm_tokens_per_image = 4 tokens.
+_TINY_GEMMA3 = dict(
+    text_config=dict(_TINY_GEMMA3_TEXT),
+    vision_config=dict(
+        model_type="siglip_vision_model",
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        image_size=112,
+        patch_size=14,
+        hidden_act="gelu_pytorch_tanh",
+        layer_norm_eps=1e-6,
+        vision_use_head=False,
+    ),
+    mm_tokens_per_image=4,
+    boi_token_index=253,
+    eoi_token_index=254,
+    image_token_index=255,
+    pad_token_id=0,
+    eos_token_id=1,
+    bos_token_id=2,
+)
+_GEMMA3_PROCESSOR_TINY = image_processor(
+    "Gemma3ImageProcessor",
+    size={"height": 112, "width": 112},
+    image_mean=[0.5, 0.5, 0.5],
+    image_std=[0.5, 0.5, 0.5],
+    resample=2,
+)
+
 FIXTURES: Dict[str, Fixture] = {
     f.name: f
     for f in [
@@ -263,6 +423,37 @@ FIXTURES: Dict[str, Fixture] = {
             config_class="LlamaConfig",
             config_kwargs=_TINY_LLAMA,
             weights=INT8_ASYM,
+        ),
+        Fixture(
+            name="tiny-qwen2_5-vl-f16",
+            description="Qwen2.5-VL: Qwen2 text 2 layers hidden 64 (M-RoPE), ViT 2 blocks hidden 64 "
+            "(window + full attention), 2x2 patch merger, vocab 256, fp16",
+            config_class="Qwen2_5_VLConfig",
+            config_kwargs=_TINY_QWEN2_5_VL,
+            model_class="Qwen2_5_VLForConditionalGeneration",
+            task="image-text-to-text",
+            prepare=_QWEN2_5_VL_PROCESSOR,
+        ),
+        Fixture(
+            name="tiny-llava-f16",
+            description="LLaVA-1.5: CLIP ViT 2 layers hidden 64 (112 px, patch 14, feature layer -2), "
+            "MLP projector, Llama 2 layers hidden 64, vocab 256, fp16",
+            config_class="LlavaConfig",
+            config_kwargs=_TINY_LLAVA,
+            torch_dtype="float16",  # like llava-hf/llava-1.5-7b-hf
+            model_class="LlavaForConditionalGeneration",
+            task="image-text-to-text",
+            prepare=_LLAVA_PROCESSOR_TINY,
+        ),
+        Fixture(
+            name="tiny-gemma3-f16",
+            description="Gemma 3: SigLIP 2 layers hidden 64 (112 px, patch 14), 4x4 avg-pool projector "
+            "-> 4 tokens/image, Gemma 3 text 2 layers (sliding + full), vocab 256, fp16",
+            config_class="Gemma3Config",
+            config_kwargs=_TINY_GEMMA3,
+            model_class="Gemma3ForConditionalGeneration",
+            task="image-text-to-text",
+            prepare=_GEMMA3_PROCESSOR_TINY,
         ),
     ]
 }
@@ -305,6 +496,209 @@ _PHI_3_MINI_4L = dict(
     pad_token_id=32000,
     tie_word_embeddings=False,
 )
+
+# --- Real-width, reduced-depth VLMs (random weights) ----------------------------------------
+# Each keeps the published config's widths, vocabulary and image geometry, with 2 decoder layers
+# and a shallower vision tower, so every sub-model IR has real-sized tensors.
+
+# Qwen2.5-VL-3B-Instruct config: LM 36 -> 2 layers; ViT 32 -> 4 blocks, full attention in the
+# last one (the real model has it in blocks 7, 15, 23, 31).
+_QWEN2_5_VL_3B_2L = dict(
+    text_config=dict(
+        hidden_size=2048,
+        intermediate_size=11008,
+        num_hidden_layers=2,
+        num_attention_heads=16,
+        num_key_value_heads=2,
+        vocab_size=151936,
+        max_position_embeddings=128000,
+        rope_theta=1000000.0,
+        rms_norm_eps=1e-6,
+        rope_scaling={"type": "mrope", "mrope_section": [16, 24, 24]},
+        hidden_act="silu",
+        sliding_window=32768,
+        max_window_layers=70,
+        use_sliding_window=False,
+        bos_token_id=151643,
+        eos_token_id=151645,
+        tie_word_embeddings=True,
+    ),
+    vision_config=dict(
+        depth=4,
+        hidden_size=1280,
+        intermediate_size=3420,
+        num_heads=16,
+        out_hidden_size=2048,
+        hidden_act="silu",
+        in_channels=3,
+        patch_size=14,
+        spatial_merge_size=2,
+        temporal_patch_size=2,
+        tokens_per_second=2,
+        window_size=112,
+        fullatt_block_indexes=[3],
+    ),
+    vision_start_token_id=151652,
+    vision_end_token_id=151653,
+    image_token_id=151655,
+    video_token_id=151656,
+    bos_token_id=151643,
+    eos_token_id=151645,
+    tie_word_embeddings=True,
+)
+
+# llava-hf/llava-1.5-7b-hf config: Vicuna-7B (Llama-2-7B widths, vocab 32064) 32 -> 2 layers;
+# CLIP ViT-L/14-336 24 -> 4 layers (feature layer -2, so 3 of them reach the IR); 576 image tokens.
+# That checkpoint is float16, so these entries save the random checkpoint in float16 too.
+_LLAVA_1_5_7B_2L = dict(
+    text_config=dict(
+        model_type="llama",
+        hidden_size=4096,
+        intermediate_size=11008,
+        num_hidden_layers=2,
+        num_attention_heads=32,
+        num_key_value_heads=32,
+        vocab_size=32064,
+        max_position_embeddings=4096,
+        rope_theta=10000.0,
+        rms_norm_eps=1e-5,
+        hidden_act="silu",
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=32001,
+        tie_word_embeddings=False,
+    ),
+    vision_config=dict(
+        model_type="clip_vision_model",
+        hidden_size=1024,
+        intermediate_size=4096,
+        num_hidden_layers=4,
+        num_attention_heads=16,
+        image_size=336,
+        patch_size=14,
+        projection_dim=768,
+        hidden_act="quick_gelu",
+        layer_norm_eps=1e-5,
+    ),
+    image_token_index=32000,
+    projector_hidden_act="gelu",
+    vision_feature_select_strategy="default",
+    vision_feature_layer=-2,
+    image_seq_length=576,
+    pad_token_id=32001,
+    tie_word_embeddings=False,
+)
+_LLAVA_1_5_PROCESSOR = image_processor(
+    "CLIPImageProcessor",
+    size={"shortest_edge": 336},
+    crop_size={"height": 336, "width": 336},
+    image_mean=_CLIP_MEAN,
+    image_std=_CLIP_STD,
+)
+
+# google/gemma-3-4b-it config: Gemma 3 text 34 -> 2 layers (one sliding, one full; the real
+# model alternates 5 sliding : 1 full), SigLIP-So400m/14-896 27 -> 4 layers, 256 tokens/image.
+_GEMMA3_4B_2L = dict(
+    text_config=dict(
+        hidden_size=2560,
+        intermediate_size=10240,
+        num_hidden_layers=2,
+        num_attention_heads=8,
+        num_key_value_heads=4,
+        head_dim=256,
+        query_pre_attn_scalar=256,
+        vocab_size=262208,
+        max_position_embeddings=131072,
+        rope_theta=1000000.0,
+        rope_local_base_freq=10000.0,
+        rope_scaling={"factor": 8.0, "rope_type": "linear"},
+        rms_norm_eps=1e-6,
+        hidden_activation="gelu_pytorch_tanh",
+        sliding_window=1024,
+        layer_types=["sliding_attention", "full_attention"],
+        pad_token_id=0,
+        eos_token_id=1,
+        bos_token_id=2,
+        tie_word_embeddings=True,
+    ),
+    vision_config=dict(
+        model_type="siglip_vision_model",
+        hidden_size=1152,
+        intermediate_size=4304,
+        num_hidden_layers=4,
+        num_attention_heads=16,
+        image_size=896,
+        patch_size=14,
+        hidden_act="gelu_pytorch_tanh",
+        layer_norm_eps=1e-6,
+        vision_use_head=False,
+    ),
+    mm_tokens_per_image=256,
+    boi_token_index=255999,
+    eoi_token_index=256000,
+    image_token_index=262144,
+    pad_token_id=0,
+    eos_token_id=[1, 106],
+    bos_token_id=2,
+)
+_GEMMA3_PROCESSOR = image_processor(
+    "Gemma3ImageProcessor",
+    size={"height": 896, "width": 896},
+    image_mean=[0.5, 0.5, 0.5],
+    image_std=[0.5, 0.5, 0.5],
+    resample=2,
+)
+
+_BIG_VLMS = []
+for _name, _desc, _cls, _kw, _model, _prep, _dtype in [
+    (
+        "qwen2.5-vl-3b-2l",
+        "Qwen2.5-VL-3B real widths (LM hidden 2048, 16q/2kv, vocab 151936, tied; ViT 1280 x 4 blocks, "
+        "3 window + 1 full attention; merger -> 2048) but 2 LM layers, random weights",
+        "Qwen2_5_VLConfig",
+        _QWEN2_5_VL_3B_2L,
+        "Qwen2_5_VLForConditionalGeneration",
+        _QWEN2_5_VL_PROCESSOR,
+        "bfloat16",
+    ),
+    (
+        "llava-1.5-7b-2l",
+        "LLaVA-1.5-7B real widths (Llama hidden 4096, 32 MHA heads, vocab 32064, untied; CLIP ViT-L/14-336 "
+        "x 4 layers, feature layer -2; 576 tokens) but 2 LM layers, random weights",
+        "LlavaConfig",
+        _LLAVA_1_5_7B_2L,
+        "LlavaForConditionalGeneration",
+        _LLAVA_1_5_PROCESSOR,
+        "float16",
+    ),
+    (
+        "gemma-3-4b-2l",
+        "Gemma-3-4B real widths (hidden 2560, 8q/4kv heads of 256, vocab 262208, tied; SigLIP 1152 x 4 layers "
+        "at 896 px; 256 tokens) but 2 LM layers (sliding + full), random weights",
+        "Gemma3Config",
+        _GEMMA3_4B_2L,
+        "Gemma3ForConditionalGeneration",
+        _GEMMA3_PROCESSOR,
+        "bfloat16",
+    ),
+]:
+    for _suffix, _weights, _wdesc in (
+        ("f16", "fp16", "fp16"),
+        ("int4", INT4_ASYM_G128, "language model NNCF int4 asym g128 (ratio 1.0), other parts int8 sym"),
+    ):
+        _BIG_VLMS.append(
+            Fixture(
+                name=f"{_name}-{_suffix}",
+                description=f"{_desc}, {_wdesc}",
+                config_class=_cls,
+                config_kwargs=_kw,
+                weights=_weights,
+                torch_dtype=_dtype,
+                model_class=_model,
+                task="image-text-to-text",
+                prepare=_prep,
+            )
+        )
 
 BIG_MODELS: Dict[str, Fixture] = {
     f.name: f
@@ -350,6 +744,7 @@ BIG_MODELS: Dict[str, Fixture] = {
             config_kwargs=_PHI_3_MINI_4L,
             weights=INT4_ASYM_G128,
         ),
+        *_BIG_VLMS,
     ]
 }
 
@@ -379,7 +774,10 @@ def _save_random_checkpoint(fx: Fixture, ckpt: Path) -> None:
     config.torch_dtype = fx.torch_dtype
     model_cls = getattr(transformers, fx.model_class)
     torch.manual_seed(fx.seed)
-    model = model_cls.from_config(config, torch_dtype=torch.float32)
+    # Auto classes have ``from_config``; concrete model classes (``LlavaForConditionalGeneration``)
+    # only the equivalent ``_from_config``.
+    from_config = getattr(model_cls, "from_config", None) or model_cls._from_config
+    model = from_config(config, torch_dtype=torch.float32)
     # Initialise in fp32 (same random stream whatever the storage dtype), then cast.
     model = model.to(getattr(torch, fx.torch_dtype)).eval()
     model.save_pretrained(ckpt, safe_serialization=True)
@@ -499,8 +897,8 @@ def _report(dest: Path) -> int:
     for p in sorted(dest.iterdir()):
         size = p.stat().st_size
         total += size
-        print(f"    {p.name:<28} {size:>12,d} B  {_human(size):>10}  sha256:{_sha256(p)[:16]}")
-    print(f"    {'total':<28} {total:>12,d} B  {_human(total):>10}")
+        print(f"    {p.name:<43} {size:>13,d} B  {_human(size):>10}  sha256:{_sha256(p)[:16]}")
+    print(f"    {'total':<43} {total:>13,d} B  {_human(total):>10}")
     return total
 
 
@@ -532,7 +930,7 @@ def main(argv: Optional[list] = None) -> int:
                 w = fx.weights if isinstance(fx.weights, str) else "nncf " + ",".join(
                     f"{k}={v}" for k, v in fx.weights.items()
                 )
-                print(f"  {fx.name:<20} {fx.config_class:<16} {w:<40} {fx.description}")
+                print(f"  {fx.name:<22} {fx.config_class:<16} {w:<40} {fx.description}")
         return 0
 
     names = args.only or list(table)
