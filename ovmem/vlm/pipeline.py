@@ -1,0 +1,256 @@
+"""A vision-language pipeline as optimum-intel and openvino.genai run it: every sub-model compiled
+up front (their weights resident together), then for one image and a prompt:
+
+1. **image** — the text embeddings of the prompt (kept), then the vision parts in order, each
+   reading the one before (``OVModelForVisualCausalLM.get_multimodal_embeddings`` in
+   ``optimum/intel/openvino/modeling_visual_language.py``);
+2. **prefill** — the language model over ``image tokens + prompt tokens`` embeddings, filling the
+   KV cache;
+3. **decode** — one token: its embedding and one language-model step over the cache.
+
+The phases do not overlap: each one's working memory (inputs, outputs, temporaries, kernel
+scratch, and from the prefill on the KV cache) is freed or reused by the next. The total is every
+part's weights plus the device runtime plus the largest phase. The image tokens the language model
+receives are the last vision part's output rows at the planned vision sequence — read off the
+graph, not a per-family constant. Parts of any other stage (audio, speech) are compiled too: their
+weights count, they do not run for an image and a prompt.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ovmem.api import analyze_graph
+from ovmem.devices import get_device
+from ovmem.errors import UsageError
+from ovmem.ir.core import Graph
+from ovmem.report import NOT_VALIDATED, MemoryReport
+from ovmem.vlm.layout import Part, detect_layout
+from ovmem.vlm.vision import VisionPlan, image_sequence, plan_vision
+
+__all__ = ["PartRun", "PipelineReport", "analyze_pipeline"]
+
+
+@attrs.frozen
+class PartRun:
+    """One sub-model analysed at the sizes of the phase it runs in."""
+
+    role: str
+    stage: str
+    phase: str
+    """``image``, ``embeddings`` (a text-only prompt's), ``prefill``, ``decode``, or ``loaded``
+    (compiled, not run for an image and a prompt)."""
+    report: MemoryReport
+
+    @property
+    def working_bytes(self) -> int:
+        """What the run needs besides weights and the device runtime."""
+        r = self.report
+        return r.state_bytes + r.io_bytes + r.temp_peak_bytes + r.scratch_bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"role": self.role, "stage": self.stage, "phase": self.phase, "working_bytes": self.working_bytes,
+                "report": self.report.to_dict()}  # fmt: skip
+
+
+@attrs.frozen
+class PipelineReport:
+    """Memory of a vision-language pipeline, by part and by phase."""
+
+    model: str
+    model_type: str | None
+    device: str
+    vision_sequence: int
+    images: int
+    image_tokens: int
+    prompt_tokens: int
+    runs: tuple[PartRun, ...]
+    runtime_bytes: int
+    notes: tuple[str, ...] = ()
+    validated: bool = True
+
+    def _runs(self, phase: str, stage: str | None = None) -> list[PartRun]:
+        return [r for r in self.runs if r.phase == phase and (stage is None or r.stage == stage)]
+
+    def weights(self, stage: str | None = None) -> int:
+        """Weights of every part (of one stage), each part counted once."""
+        return sum(r.report.weights_bytes for r in self.runs if r.phase != "decode"
+                   and (stage is None or r.stage == stage))  # fmt: skip
+
+    @property
+    def vision_working_bytes(self) -> int:
+        """The largest vision part's working memory."""
+        return max((r.working_bytes for r in self._runs("image", "vision")), default=0)
+
+    @property
+    def language_working_bytes(self) -> int:
+        """The language model's working memory: prefill or decode step, whichever is larger."""
+        return max((r.working_bytes for r in self.runs if r.stage == "language"), default=0)
+
+    @property
+    def phases(self) -> dict[str, int]:
+        """Working memory of each phase (everything but weights and the device runtime)."""
+        embeddings = sum(r.working_bytes for r in self._runs("image", "embeddings"))
+        return {
+            "image": embeddings + self.vision_working_bytes,
+            "embeddings": sum(r.working_bytes for r in self._runs("embeddings")),
+            "prefill": sum(r.working_bytes for r in self._runs("prefill")),
+            "decode": sum(r.working_bytes for r in self._runs("decode")),
+        }
+
+    @property
+    def peak_phase(self) -> str:
+        return max(self.phases.items(), key=lambda item: item[1])[0]
+
+    @property
+    def total_bytes(self) -> int:
+        """Every part's weights + the device runtime + the largest phase."""
+        return self.weights() + self.runtime_bytes + max(self.phases.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "model_type": self.model_type,
+            "device": self.device,
+            "validated": self.validated,
+            "vision_sequence": self.vision_sequence,
+            "images": self.images,
+            "image_tokens": self.image_tokens,
+            "prompt_tokens": self.prompt_tokens,
+            "prefill_tokens": self.image_tokens + self.prompt_tokens,
+            "weights_bytes": self.weights(),
+            "weights_by_stage": {s: self.weights(s) for s in ("vision", "embeddings", "language", "other")},
+            "phases": self.phases,
+            "peak_phase": self.peak_phase,
+            "runtime_bytes": self.runtime_bytes,
+            "total_bytes": self.total_bytes,
+            "notes": list(self.notes),
+            "runs": [r.to_dict() for r in self.runs],
+        }
+
+
+def _largest_table(xml) -> Any:
+    """The largest constant of an IR, as OpenVINO maps it (no copy)."""
+    from ovmem.ir.lift import read_model
+
+    constants = [op for op in read_model(xml).get_ordered_ops() if op.get_type_name() == "Constant"]
+    return max(constants, key=lambda op: op.get_byte_size()).get_data() if constants else None
+
+
+def _tied(embeddings: Part, language: Part) -> bool:
+    """Whether the language model's largest constant (its head) is the text embeddings' table: the
+    same type, shape and values (64 rows compared; random or trained tables never agree by chance)."""
+    table, head = _largest_table(embeddings.xml), _largest_table(language.xml)
+    if table is None or head is None or table.shape != head.shape or table.dtype != head.dtype or not table.size:
+        return False
+    step = max(1, len(table) // 64)
+    return bool((table[::step] == head[::step]).all())
+
+
+def _tokens(graph: Graph) -> int:
+    """Rows a vision part hands on: every dimension of its first output but the last (the width)."""
+    shape = graph.outputs[0].type.shape
+    return math.prod(shape[:-1]) if len(shape) > 1 else shape[0]
+
+
+def analyze_pipeline(
+    path: str | os.PathLike[str],
+    vision_sequence: int | None = None,
+    *,
+    image: tuple[int, int] | None = None,
+    prompt_tokens: int = 0,
+    device: str = "generic",
+    allocator: str | None = None,
+    shapes: Mapping[str, tuple[int, ...]] | None = None,
+    stages: tuple[str, ...] = ("vision", "embeddings", "language", "other"),
+) -> PipelineReport:
+    """Analyse an optimum-intel VLM export for one image of ``vision_sequence`` patches (or of the
+    ``image`` size ``(width, height)``, as the family's processor would cut it) and a prompt of
+    ``prompt_tokens`` text tokens.
+
+    ``shapes`` override vision inputs by name (``{"pixel_values": (1, 3, 448, 448)}``). ``stages``
+    limits what runs: ``("vision",)`` is the image encoder alone (``ovmem vit``);
+    ``("embeddings", "language")`` a text-only prompt (``ovmem llm`` on a VLM folder).
+    """
+    layout = detect_layout(path)
+    if prompt_tokens < 0:
+        raise UsageError(f"--prompt-tokens must be >= 0, got {prompt_tokens}")
+    if "language" in stages and not layout.is_vlm:
+        raise UsageError(f"{layout.folder}: not a vision-language export (no openvino_language_model.xml)")
+    if "vision" in stages:
+        if not layout.is_vlm:  # a lone encoder export (openvino_model.xml): the vision part itself
+            layout = attrs.evolve(layout, parts=tuple(attrs.evolve(p, role="vision_embeddings", stage="vision") for p in layout.parts))
+        if (vision_sequence is None) == (image is None):
+            raise UsageError("give the vision sequence or --image WIDTHxHEIGHT (one of them)")
+        if image is not None:
+            vision_sequence = image_sequence(layout, *image)
+        plan = plan_vision(layout, vision_sequence, dict(shapes or {}))
+    else:
+        plan = VisionPlan(0, 0, {})
+    options: dict[str, Any] = {"device": device, "allocator": allocator}
+    runs: list[PartRun] = []
+    image_tokens = 0
+    if "vision" in stages:
+        previous: Graph | None = None
+        for part in layout.stage("vision"):
+            sizes = plan.shapes.get(part.role) or _chained(part, previous)
+            report, previous = analyze_graph(part.xml, shapes=sizes, seq_len=plan.sequence, **options)
+            runs.append(PartRun(part.role, part.stage, "image", report))
+        image_tokens = _tokens(previous)
+    tokens = image_tokens + prompt_tokens
+    for role, phase, sizes in [
+        # with an image the prompt's embeddings are kept while the encoder runs; without one they
+        # are the language model's input (the same tensor: optimum-intel shares it)
+        ("text_embeddings", "image" if "vision" in stages else "embeddings", {"seq_len": tokens}),
+        ("language", "prefill", {"seq_len": tokens}),
+        ("text_embeddings", "decode", {"seq_len": 1}),
+        ("language", "decode", {"seq_len": 1, "past_len": tokens}),
+    ]:
+        part = layout.part(role)
+        if part is not None and part.stage in stages:
+            if tokens < 1:
+                raise UsageError("the language model needs at least one token: give --prompt-tokens")
+            runs.append(PartRun(part.role, part.stage, phase, analyze_graph(part.xml, **sizes, **options)[0]))
+    notes = []
+    for part in layout.stage("other") if "other" in stages else ():
+        runs.append(PartRun(part.role, part.stage, "loaded", analyze_graph(part.xml, seq_len=1, **options)[0]))
+        notes.append(f"{part.xml.name}: loaded with the pipeline, not run for an image and a prompt")
+    embeddings, language = layout.part("text_embeddings"), layout.part("language")
+    if {"embeddings", "language"} <= set(stages) and embeddings and language and _tied(embeddings, language):
+        notes.append("the embedding table is stored twice (text embeddings and the language model's head); "
+                     "both are loaded, both count")  # fmt: skip
+    target = get_device(device)
+    if not target.validated:
+        notes.insert(0, f"device {target.name}: {NOT_VALIDATED}")
+    return PipelineReport(
+        model=layout.folder.resolve().name,
+        model_type=layout.model_type,
+        device=target.name,
+        vision_sequence=plan.sequence,
+        images=plan.images,
+        image_tokens=image_tokens,
+        prompt_tokens=prompt_tokens,
+        runs=tuple(runs),
+        runtime_bytes=target.runtime_bytes,
+        notes=tuple(notes),
+        validated=target.validated,
+    )
+
+
+def _chained(part: Part, previous: Graph | None) -> dict[str, tuple[int, ...]]:
+    """A projector or resampler's first input takes the shape of the previous part's output."""
+    if previous is None:
+        return {}
+    from ovmem.ir.lift import read_model
+
+    first = read_model(part.xml).inputs[0]
+    out = previous.outputs[0].type.shape
+    pshape = first.get_partial_shape()
+    if pshape.rank.is_static and pshape.rank.get_length() == len(out):
+        return {first.get_any_name(): out}
+    return {}

@@ -1,0 +1,177 @@
+"""VLM exports: folder layouts, vision shapes from the graph, the pipeline by phase, the classic lines."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import ovmem
+from ovmem.cli import main
+from ovmem.errors import UsageError
+from ovmem.vlm import Layout, analyze_pipeline, detect_layout, image_sequence, plan_vision
+from ovmem.vlm.vision import _smart_resize
+
+FIXTURES = Path(__file__).parent / "fixtures"
+QWEN, LLAVA, GEMMA = FIXTURES / "tiny-qwen2_5-vl-f16", FIXTURES / "tiny-llava-f16", FIXTURES / "tiny-gemma3-f16"
+GB = r"\d+\.\d\d"
+
+
+@pytest.mark.parametrize(
+    ("folder", "family", "roles"),
+    [
+        (QWEN, "qwen2_5_vl", ["text_embeddings", "vision_embeddings", "vision_embeddings_merger", "language"]),
+        (LLAVA, "llava", ["text_embeddings", "vision_embeddings", "language"]),
+        (GEMMA, "gemma3", ["text_embeddings", "vision_embeddings", "language"]),
+        (FIXTURES / "tiny-qwen2-f16", "qwen2", ["model"]),
+    ],
+)
+def test_layouts_in_run_order(folder, family, roles):
+    layout = detect_layout(folder)
+    assert layout.model_type == family and [p.role for p in layout.parts] == roles
+    assert layout.is_vlm == (roles != ["model"])
+    assert all(p.xml.is_file() for p in layout.parts)
+
+
+def test_unknown_parts_are_analysed_and_reported(tmp_path):
+    folder = tmp_path / "vlm-with-audio"
+    shutil.copytree(LLAVA, folder)
+    for suffix in (".xml", ".bin"):  # any IR will do as an extra part
+        shutil.copy(LLAVA / f"openvino_text_embeddings_model{suffix}", folder / f"openvino_audio_encoder_model{suffix}")
+    layout = detect_layout(folder)
+    assert layout.part("audio_encoder").stage == "other"
+    report = analyze_pipeline(folder, 64)
+    loaded = [r for r in report.runs if r.phase == "loaded"]
+    assert [r.role for r in loaded] == ["audio_encoder"] and report.weights("other") == loaded[0].report.weights_bytes > 0
+    assert any("openvino_audio_encoder_model.xml" in note for note in report.notes)
+    assert report.total_bytes == analyze_pipeline(LLAVA, 64).total_bytes + report.weights("other")
+
+
+def test_bad_folders(tmp_path):
+    with pytest.raises(UsageError, match="no OpenVINO model"):
+        detect_layout(tmp_path)
+    for name in ("a.xml", "b.xml"):
+        shutil.copy(LLAVA / "openvino_text_embeddings_model.xml", tmp_path / name)
+    with pytest.raises(UsageError, match="2 models"):
+        detect_layout(tmp_path)
+    with pytest.raises(UsageError, match="not a vision-language export"):
+        analyze_pipeline(FIXTURES / "tiny-qwen2-f16", 64)
+
+
+def test_patch_sequence_shapes_come_from_the_graph():
+    plan = plan_vision(detect_layout(QWEN), 64)
+    # 3 channels x 2 frames x 14 x 14 values per patch: the width of the patch Convolution's weight
+    assert plan.shapes["vision_embeddings"] == {"hidden_states": (64, 1176)}
+    merger = plan.shapes["vision_embeddings_merger"]
+    assert merger["attention_mask"] == merger["window_attention_mask"] == (1, 64, 64)
+    assert merger["window_index"] == (16,) and merger["hidden_states"][0] == 64 and merger["rotary_pos_emb"][0] == 64
+    with pytest.raises(UsageError, match="multiple of 4"):
+        plan_vision(detect_layout(QWEN), 66)
+
+
+def test_fixed_image_encoders_take_whole_images():
+    layout = detect_layout(LLAVA)  # 112 px, patch 14: 64 patches an image
+    assert plan_vision(layout, 64).shapes["vision_embeddings"] == {"pixel_values": (1, 3, 112, 112)}
+    two = plan_vision(layout, 130)  # a class token per image does not change the count
+    assert (two.images, two.sequence) == (2, 128)
+
+
+@pytest.mark.parametrize(("folder", "sequence", "tokens"), [(QWEN, 64, 16), (LLAVA, 128, 128), (GEMMA, 64, 4)])
+def test_image_tokens_are_the_encoders_output_rows(folder, sequence, tokens):
+    # Qwen merges 2x2 patches; LLaVA hands on every patch; Gemma 3 pools 64 patches to mm_tokens_per_image (4)
+    report = analyze_pipeline(folder, sequence, prompt_tokens=10)
+    assert report.image_tokens == tokens
+    prefill = next(r for r in report.runs if r.stage == "language" and r.phase == "prefill")
+    assert prefill.report.seq_len == tokens + 10
+    decode = next(r for r in report.runs if r.stage == "language" and r.phase == "decode")
+    assert (decode.report.seq_len, decode.report.past_len) == (1, tokens + 10)
+
+
+def test_phases_and_total():
+    report = analyze_pipeline(QWEN, 64, prompt_tokens=10, device="CPU")
+    by = {(r.role, r.phase): r for r in report.runs}
+    vision = max(by[("vision_embeddings", "image")].working_bytes, by[("vision_embeddings_merger", "image")].working_bytes)
+    assert report.phases["image"] == by[("text_embeddings", "image")].working_bytes + vision
+    assert report.phases["prefill"] == by[("language", "prefill")].working_bytes
+    assert report.phases["decode"] == by[("language", "decode")].working_bytes + by[("text_embeddings", "decode")].working_bytes
+    weights = sum(by[(role, phase)].report.weights_bytes for role, phase in
+                  [("vision_embeddings", "image"), ("vision_embeddings_merger", "image"), ("text_embeddings", "image"),
+                   ("language", "prefill")])  # fmt: skip
+    assert report.weights() == weights
+    assert report.total_bytes == weights + report.runtime_bytes + max(report.phases.values())
+    # the language model's prefill is the same analysis as `ovmem analyze` of that IR
+    alone = ovmem.analyze(QWEN / "openvino_language_model.xml", seq_len=26, device="CPU")
+    assert by[("language", "prefill")].report.total_bytes == alone.total_bytes
+
+
+def test_tied_tables_are_noted_only_when_tied():
+    assert any("stored twice" in n for n in analyze_pipeline(QWEN, 64).notes)  # Qwen2.5-VL ties its head
+    assert not any("stored twice" in n for n in analyze_pipeline(LLAVA, 64).notes)  # LLaVA's head is its own
+
+
+def test_smart_resize_as_qwen2_vl_processor():
+    assert _smart_resize(682, 1024, 28, 3136, 12845056) == (672, 1036)  # round to multiples of 28
+    assert _smart_resize(20, 20, 28, 3136, 12845056) == (56, 56)  # grown to min_pixels
+    h, w = _smart_resize(4000, 3000, 28, 3136, 1003520)  # shrunk under max_pixels, aspect kept
+    assert h * w <= 1003520 and (h, w) == (1148, 840)
+
+
+def test_image_sizes_to_vision_sequences():
+    assert image_sequence(detect_layout(QWEN), 224, 224) == 256  # 16 x 16 patches of 14 px
+    assert image_sequence(detect_layout(LLAVA), 800, 600) == 64  # resized to the tower's 112 px
+    next_config = {"model_type": "llava_next", "vision_config": {"image_size": 336, "patch_size": 14}, "preprocessor": {},
+                   "image_grid_pinpoints": [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]]}  # fmt: skip
+    # 800x600 fits 672x672 best: 2x2 crops plus the base image, 576 patches each
+    assert image_sequence(Layout(Path("."), "llava_next", (), next_config), 800, 600) == 5 * 576
+    internvl = {"model_type": "internvl_chat", "force_image_size": 448, "max_dynamic_patch": 12,
+                "vision_config": {"image_size": 448, "patch_size": 14}, "preprocessor": {}}  # fmt: skip
+    # 4:3 is a 4x3 grid of 448-px tiles plus a thumbnail, 1024 patches each
+    assert image_sequence(Layout(Path("."), "internvl_chat", (), internvl), 800, 600) == 13 * 1024
+    with pytest.raises(UsageError, match="not modelled"):
+        image_sequence(Layout(Path("."), "minicpmv", (), {"preprocessor": {}}), 800, 600)
+
+
+def test_classic_lines(capsys):
+    assert main(["vlm", str(QWEN), "64", "--prompt-tokens", "10"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(f"Total VIT Runtime Memory {GB} GB weight {GB} GB temp {GB} GB", lines[0])
+    assert re.fullmatch(f"Total LLM Runtime Memory {GB} GB weight {GB} GB temp {GB} GB", lines[1])
+    assert re.fullmatch(f"Total VIT \\+ LLM \\+ Embeddings Runtime Memory {GB} GB", lines[2])
+    assert main(["vit", str(LLAVA), "--image", "336x336"]) == 0
+    assert re.fullmatch(f"Total VIT Runtime Memory {GB} GB weight {GB} GB temp {GB} GB\n", capsys.readouterr().out)
+    for folder in (FIXTURES / "tiny-qwen2-f16", GEMMA):
+        assert main(["llm", str(folder), "512"]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert re.fullmatch(f"Total runtime memory {GB} GB", out[0]) and re.fullmatch(f"weight {GB} GB temp {GB} GB", out[1])
+
+
+def test_classic_json_and_devices(capsys):
+    assert main(["vlm", str(GEMMA), "64", "--device", "GPU", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["validated"] is False and data["image_tokens"] == 4 and len(data["lines"]) == 3
+    assert data["total_bytes"] == data["weights_bytes"] + data["runtime_bytes"] + max(data["phases"].values())
+    assert main(["vlm", str(GEMMA), "64", "--device", "GPU"]) == 0
+    assert "modelled, not validated" in capsys.readouterr().out
+    assert main(["llm", str(FIXTURES / "tiny-qwen2-f16"), "64", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["lines"][0].startswith("Total runtime memory")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["vlm", str(FIXTURES / "tiny-qwen2-f16"), "64"], "not a vision-language export"),
+        (["vit", str(FIXTURES / "tiny-qwen2-f16"), "64"], "not a vision encoder"),
+        (["vit", str(QWEN)], "give the vision sequence"),
+        (["vit", str(QWEN), "64", "--image", "64x64"], "one of them"),
+        (["vit", str(QWEN), "--image", "64"], "WIDTHxHEIGHT"),
+        (["llm", str(QWEN)], "give the sequence length"),
+        (["vlm", "/nonexistent", "64"], "no such file"),
+    ],
+)
+def test_classic_bad_input_is_one_line(capsys, args, message):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
