@@ -23,6 +23,22 @@ error.
 
 ``--device`` goes to ``validate``: the device the estimate models and the measurement runs on.
 ``--timeout`` is the per-measurement limit of ``ovmem.measure``.
+
+Vision-language pipelines (``--vlm``)::
+
+    python bench/accuracy.py --vlm                             # every VLM export under --root, the family's images
+    python bench/accuracy.py --vlm --model /work/bigmodels/llava-1.5-7b-2l-f16 --image 336x336 --prompt-tokens 32
+
+The exports are the folders under ``--root`` with an ``openvino_language_model.xml`` (real-width,
+reduced-depth random-weight exports of ``tools/export_fixtures.py``). For each, one or two realistic
+image sizes of its family (:data:`VLM_IMAGES`; ``--image`` overrides) become a vision sequence as the
+family's processor would cut them (``ovmem.vlm.vision.image_sequence``), and every point compares
+``ovmem.vlm.analyze_pipeline(folder, N, prompt_tokens=P, device=...)`` with
+``ovmem.vlm.measure.measure_pipeline`` (all sub-models compiled in one fresh process; the image, the
+prefill over image + prompt tokens, one decode step; peak RSS over the whole run). The table has the
+estimate's split (weights of every part, the largest vision part's working memory, the language
+model's, the phase the estimate peaks in) next to the measured anon/file at the peak and the phase
+the measurement peaks in. Same targets and exit status as above.
 """
 
 from __future__ import annotations
@@ -52,9 +68,150 @@ TARGET_MEDIAN = 0.05
 MIB = 1 << 20
 
 
+VLM_IMAGES = {
+    "qwen2_vl": ((448, 448), (1024, 682)),
+    "qwen2_5_vl": ((448, 448), (1024, 682)),
+    "llava": ((336, 336),),
+    "gemma3": ((896, 896),),
+}
+"""Image sizes (width, height) measured per family: one image at the encoder's native size and, for a
+patch-sequence encoder, a larger photo-shaped one."""
+DEFAULT_VLM_IMAGE = (640, 480)
+DEFAULT_PROMPT_TOKENS = 32
+
+
 def find_models(root: Path) -> list[Path]:
     """Every export folder directly under ``root`` (one with an ``openvino_model.xml``), sorted by name."""
     return sorted(p.parent for p in root.glob("*/openvino_model.xml"))
+
+
+def find_vlms(root: Path) -> list[Path]:
+    """Every VLM export folder directly under ``root`` (one with an ``openvino_language_model.xml``)."""
+    return sorted(p.parent for p in root.glob("*/openvino_language_model.xml"))
+
+
+def run_vlm_point(path: Path, image: tuple[int, int], prompt: int, device: str, timeout: float) -> dict:
+    """Estimate and measure one image + prompt through the pipeline; a row of the VLM table."""
+    from ovmem.vlm import analyze_pipeline, detect_layout, image_sequence
+    from ovmem.vlm.measure import measure_pipeline
+
+    sequence = image_sequence(detect_layout(path), *image)
+    estimate = analyze_pipeline(path, sequence, prompt_tokens=prompt, device=device)
+    measurement = measure_pipeline(path, sequence, prompt_tokens=prompt, device=device, timeout=timeout)
+    measured = measurement.peak_rss_bytes
+    return {
+        "vision_sequence": sequence,
+        "image_tokens": measurement.image_tokens,
+        "estimate_image_tokens": estimate.image_tokens,
+        "error": (estimate.total_bytes - measured) / measured if measured else float("nan"),
+        "estimate": {
+            **estimate.to_dict(),
+            "vision_working_bytes": estimate.vision_working_bytes,
+            "language_working_bytes": estimate.language_working_bytes,
+        },
+        "measurement": measurement.to_dict(),
+    }
+
+
+def vlm_table(rows: list[dict]) -> str:
+    head = (
+        "| model | image | vision seq | tokens | estimate MiB | measured MiB | error | est. weights | est. vision working "
+        "| est. LM working | est. peak phase | meas. anon | meas. file | meas. peak phase | time s |"
+    )
+    lines = [head, "|" + "|".join(["---", "---"] + ["---:"] * (head.count("|") - 3)) + "|"]
+    for r in rows:
+        image = "x".join(map(str, r["image"]))
+        if "error_message" in r:
+            lines.append(f"| {r['model']} | {image} | – | – | – | – | **failed** | {r['error_message']} |" + "  |" * 6
+                         + f" {r['seconds']:.1f} |")  # fmt: skip
+            continue
+        e, m = r["estimate"], r["measurement"]
+        tokens = f"{m['image_tokens']} + {m['prompt_tokens']}"
+        if r["estimate_image_tokens"] != r["image_tokens"]:
+            tokens += f" (est. {r['estimate_image_tokens']})"
+        lines.append(
+            f"| {r['model']} | {image} | {r['vision_sequence']} | {tokens} | {mib(e['total_bytes'])} "
+            f"| {mib(m['peak_rss_bytes'])} | {r['error']:+.1%} | {mib(e['weights_bytes'])} "
+            f"| {mib(e['vision_working_bytes'])} | {mib(e['language_working_bytes'])} | {e['peak_phase']} "
+            f"| {mib(m['anon_at_peak'])} | {mib(m['file_at_peak'])} | {m['peak_phase']} | {r['seconds']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main_vlm(args, parser) -> int:
+    """``--vlm``: the pipeline points (see the module docstring)."""
+    import openvino
+
+    from ovmem.vlm import detect_layout
+
+    models = args.model or find_vlms(args.root)
+    if not models:
+        parser.error(f"no */openvino_language_model.xml under {args.root}; pass --model DIR")
+    started = time.perf_counter()
+    rows: list[dict] = []
+    for path in models:
+        name = path.name
+        try:
+            family = detect_layout(path).model_type
+        except OvmemError as exc:  # measured anyway: the point reports the error
+            family = None
+            print(f"[accuracy] {name}: {exc}", file=sys.stderr, flush=True)
+        images = args.image or list(VLM_IMAGES.get(family, (DEFAULT_VLM_IMAGE,)))
+        for image in images:
+            t0 = time.perf_counter()
+            label = "x".join(map(str, image))
+            print(f"[accuracy] {name} image {label} + {args.prompt_tokens} tokens ...", file=sys.stderr, flush=True)
+            try:
+                row = {"model": name, "path": str(path), "image": list(image), "prompt_tokens": args.prompt_tokens,
+                       **run_vlm_point(path, image, args.prompt_tokens, args.device, args.timeout)}  # fmt: skip
+            except OvmemError as exc:
+                row = {"model": name, "path": str(path), "image": list(image), "error_message": str(exc).splitlines()[0]}
+                print(f"[accuracy]   failed: {row['error_message']}", file=sys.stderr, flush=True)
+            else:
+                print(
+                    f"[accuracy]   estimate {mib(row['estimate']['total_bytes'])} MiB, measured "
+                    f"{mib(row['measurement']['peak_rss_bytes'])} MiB, error {row['error']:+.1%}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            row["seconds"] = time.perf_counter() - t0
+            rows.append(row)
+    elapsed = time.perf_counter() - started
+
+    devices = sorted({r["estimate"]["device"] for r in rows if "estimate" in r})
+    print(
+        f"ovmem vlm estimate (device {', '.join(devices) or '?'}) vs measured pipeline peak RSS on {args.device}, "
+        f"OpenVINO {openvino.__version__}; {args.prompt_tokens} prompt tokens; sizes in MiB, "
+        "error = (estimate - measured) / measured\n"
+    )
+    print(vlm_table(rows))
+    print()
+    lines, ok = summary(rows)
+    print("\n".join(lines))
+    print(f"\n{len(rows)} point(s) in {elapsed:.0f} s")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "command": [sys.executable, *sys.argv],
+                    "device": args.device,
+                    "openvino_version": openvino.__version__,
+                    "python": platform.python_version(),
+                    "seconds": elapsed,
+                    "points": rows,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    return 0 if ok else 1
+
+
+def _image(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit() or int(width) < 1 or int(height) < 1:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels, got {text!r}")
+    return int(width), int(height)
 
 
 def run_point(path: Path, seq: int, device: str, timeout: float, lifts: list[str]) -> list[ValidationPoint]:
@@ -142,7 +299,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--timeout", type=float, default=600, help="seconds per measurement before it is killed (default 600)"
     )
+    parser.add_argument(
+        "--vlm", action="store_true",
+        help="vision-language pipelines: every */openvino_language_model.xml under --root (or --model DIR)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--image", action="append", type=_image, metavar="WxH", help="--vlm: image size (repeatable; default: the family's)"
+    )
+    parser.add_argument(
+        "--prompt-tokens", type=int, default=DEFAULT_PROMPT_TOKENS,
+        help=f"--vlm: text tokens next to the image (default {DEFAULT_PROMPT_TOKENS})",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.vlm:
+        if args.prompt_tokens < 0:
+            parser.error("--prompt-tokens must be >= 0")
+        return main_vlm(args, parser)
+    if args.image:
+        parser.error("--image is for --vlm")
 
     models = args.model or find_models(args.root)
     if not models:

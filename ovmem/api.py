@@ -16,7 +16,7 @@ from ovmem.ir.lift_runtime import lift_runtime
 from ovmem.passes import Instrument, Pass, Pipeline, parse_pipeline
 from ovmem.report import MemoryReport, plan_memory
 
-__all__ = ["DEFAULT_ALLOCATOR", "analyze", "analyze_graph", "lift_model"]
+__all__ = ["DEFAULT_ALLOCATOR", "analyze", "lift_model"]
 
 DEFAULT_ALLOCATOR = "greedy-by-size"
 """The generic device's planner: OpenVINO's own ``ov::MemorySolver``."""
@@ -74,27 +74,6 @@ def analyze(
             :data:`~ovmem.devices.RUNTIME_DONE_PASSES`).
         properties: ``compile_model`` properties for ``lift_from="runtime"``.
     """
-    return analyze_graph(
-        model, seq_len=seq_len, batch=batch, past_len=past_len, shapes=shapes, device=device, passes=passes,
-        allocator=allocator, instruments=instruments, lift_from=lift_from, properties=properties,
-    )[0]  # fmt: skip
-
-
-def analyze_graph(
-    model: ov.Model | str | os.PathLike[str],
-    *,
-    seq_len: int = 1,
-    batch: int = 1,
-    past_len: int = 0,
-    shapes: dict[str, tuple[int, ...]] | None = None,
-    device: str = "generic",
-    passes: str | Sequence[Pass] | Pipeline | None = None,
-    allocator: str | Allocator | None = None,
-    instruments: Sequence[Instrument] = (),
-    lift_from: Literal["graph", "runtime"] = "graph",
-    properties: Mapping[str, Any] | None = None,
-) -> tuple[MemoryReport, Graph]:
-    """:func:`analyze`, also returning the analysed graph (its outputs' shapes, its annotations)."""
     target = get_device(device)
     if passes is None:
         passes = target.pipeline_for(lift_from)
@@ -113,5 +92,4 @@ def analyze_graph(
         allocator = target.allocator(graph)
     elif isinstance(allocator, str):
         allocator = parse_allocator(allocator)
-    report = plan_memory(graph, allocator, passes=str(pipeline), device=target.name, runtime_bytes=target.runtime_bytes)
-    return report, graph
+    return plan_memory(graph, allocator, passes=str(pipeline), device=target.name, runtime_bytes=target.runtime_bytes)

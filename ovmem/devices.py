@@ -3,9 +3,11 @@
 * ``generic`` — the graph as exported: activations at the graph's element types, the KV cache in
   the precision the model asks for, temporaries packed by ``greedy-by-size``. No runtime effects.
 * ``CPU`` — the OpenVINO CPU plugin (``docs/cpu-plugin-notes.md``), plus the plugin's own
-  resident code and runtime (:attr:`Device.runtime_bytes`): inference precision and the
-  output reorder, packed weight copies next to the mapped ``.bin`` (``cpu-runtime``); the KV cache
-  in u8 unless the model's rt_info says otherwise, reserved by doubling (``states``); and for
+  resident code and runtime (:attr:`Device.runtime_bytes`): the fused MLP on AMX hosts
+  (``fuse{mlp=auto}``), inference precision and the output reorder, packed weight copies next to
+  the mapped ``.bin`` (``cpu-runtime``); the kernels' shared scratch (``cpu-scratch``); the KV cache
+  in u8 unless the model's rt_info says otherwise, resident for the tokens it holds (``states``;
+  the plugin reserves twice that, but pages never written are not resident); and for
   models compiled with dynamic shapes (every optimum-intel LLM export) the plugin's
   ``non-overlapping-sets`` planner with its sync-point lifetimes; static models get
   ``greedy-by-size`` in 32-byte units, as ``MemoryManagerStatic`` does.

@@ -164,7 +164,7 @@ def measure(
         UsageError: a bad size, path, shape or option.
         ModelError: the model cannot be read, or the child failed, crashed or timed out.
     """
-    from ovmem.errors import ModelError, UsageError
+    from ovmem.errors import UsageError
     from ovmem.ir.lift import read_model, resolve_model_path
     from ovmem.ir.specialize import Specialization
 
@@ -183,14 +183,7 @@ def measure(
     del model
 
     request = {"xml": str(xml), "device": device, "properties": props, "interval": sample_interval, "runs": runs}
-    command = [sys.executable, "-c", _BOOTSTRAP, str(Path(__file__).resolve()), json.dumps(request)]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise ModelError(f"{xml}: the measurement timed out after {timeout:g} s") from None
-    result = _result_line(done.stdout)
-    if result is None or "error" in result:
-        raise ModelError(f"{xml}: {_failure(done, result)}")
+    result = _run_child(Path(__file__), request, timeout, xml)
     return Measurement(
         model=_display_name(xml),
         path=str(xml),
@@ -308,6 +301,23 @@ def _plan_inputs(model, spec, vocab: int) -> dict[str, dict[str, Any]]:
             entry.update(kind="randn")
         plan[name] = entry
     return plan
+
+
+def _run_child(script: Path, request: dict[str, Any], timeout: float, label: object) -> dict[str, Any]:
+    """Run ``script``'s ``_child_main(json.dumps(request))`` in a fresh Python process and return its
+    result line; a failure, crash or timeout becomes one :class:`~ovmem.errors.ModelError` line
+    prefixed with ``label``. (:mod:`ovmem.vlm.measure` runs its own child through this too.)"""
+    from ovmem.errors import ModelError
+
+    command = [sys.executable, "-c", _BOOTSTRAP, str(Path(script).resolve()), json.dumps(request)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise ModelError(f"{label}: the measurement timed out after {timeout:g} s") from None
+    result = _result_line(done.stdout)
+    if result is None or "error" in result:
+        raise ModelError(f"{label}: {_failure(done, result)}")
+    return result
 
 
 def _display_name(xml: Path) -> str:

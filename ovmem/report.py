@@ -89,6 +89,8 @@ class MemoryReport:
     """What the device model is and where its memory lives, when the device says (GPU: modelled)."""
     plan: Plan | None = attrs.field(default=None, eq=False, repr=False)
     """The allocator's plan for the intermediate buffers (request ids index ``temp_requests``)."""
+    graph: Graph | None = attrs.field(default=None, eq=False, repr=False)
+    """The analysed graph (its outputs' shapes, every annotation), for tools built on a report."""
 
     @property
     def total_bytes(self) -> int:
@@ -211,6 +213,7 @@ def plan_memory(
         validated=target.validated if target else True,
         device_note=target.note if target else "",
         plan=plan,
+        graph=graph,
     )
 
 

@@ -3,7 +3,7 @@
 Both are shared by every node of their kind, grow to the largest request and are never released,
 so each counts once, for the whole run (next to the temporaries, not in their arena). Measured on
 real-width Phi-3-mini, Llama-3.2-1B and Qwen2-0.5B exports by tracing the plugin's allocations and
-the pages they touch (``docs/cpu-plugin-notes.md`` section 7):
+the pages they touch (``docs/cpu-plugin-notes.md`` section 10):
 
   1. ``fc``: every dynamic-shape FullyConnected takes its oneDNN scratchpad from the graph's one
      grow-only ``DnnlScratchPad`` (``src/plugins/intel_cpu/src/dnnl_scratch_pad.h``). oneDNN's

@@ -366,10 +366,8 @@ def _vision_input(name: str, element_type, shape: tuple[int, ...], rng):
 
     if name == "window_index":  # a permutation of the merged tokens into window order
         values = rng.permutation(shape[0] if shape else 1).reshape(shape)
-    elif element_type.is_integral() or element_type.get_type_name() == "boolean":
-        values = np.zeros(shape)
-    elif "mask" in name:  # additive attention masks: zeros (everything visible)
-        values = np.zeros(shape)
+    elif element_type.is_integral() or element_type.get_type_name() == "boolean" or "mask" in name:
+        values = 0  # additive attention masks: zeros, everything visible
     else:  # pixel values, patches, rotary tables: random
         values = rng.standard_normal(size=shape, dtype=np.float32)
     return _as_type(values, element_type, shape)
@@ -380,13 +378,13 @@ def _as_type(values, element_type, shape):
     import openvino as ov
 
     name = element_type.get_type_name()
-    if name == "boolean":
-        return np.zeros(shape, np.bool_)
     if name == "bf16" or element_type.bitwidth < 8 or name.startswith(("f8", "f4", "nf4")):
         tensor = ov.Tensor(element_type, list(shape))
         tensor.data[...] = 0
         return tensor
-    return np.ascontiguousarray(values, dtype=element_type.to_dtype())
+    data = np.empty(shape, dtype=np.bool_ if name == "boolean" else element_type.to_dtype())
+    data[...] = values  # written, so resident, as torch's masks are (numpy's zeros would stay unbacked pages)
+    return data
 
 
 def _rows(shape: tuple[int, ...]) -> int:
@@ -586,7 +584,7 @@ def _child_main(argument: str) -> int:
             "openvino_version": ov.__version__,
             "properties": properties,
         }
-        del client_inputs, lm_request, compiled, models  # alive to the end, as optimum keeps them
+        # models, compiled models, requests and client_inputs stay alive to here, as optimum keeps them
     except BaseException as exc:  # noqa: BLE001 - reported to the parent as one line
         print(base._RESULT_TAG + json.dumps({"error": f"{stage} failed: {base._error_text(exc)}"}), flush=True)
         return 1

@@ -25,10 +25,11 @@ from typing import Any
 
 import attrs
 
-from ovmem.api import analyze_graph
+from ovmem.api import analyze
 from ovmem.devices import get_device
 from ovmem.errors import UsageError
 from ovmem.ir.core import Graph
+from ovmem.ir.lift import read_model
 from ovmem.report import NOT_VALIDATED, MemoryReport
 from ovmem.vlm.layout import Part, detect_layout
 from ovmem.vlm.vision import VisionPlan, image_sequence, plan_vision
@@ -136,8 +137,6 @@ class PipelineReport:
 
 def _largest_table(xml) -> Any:
     """The largest constant of an IR, as OpenVINO maps it (no copy)."""
-    from ovmem.ir.lift import read_model
-
     constants = [op for op in read_model(xml).get_ordered_ops() if op.get_type_name() == "Constant"]
     return max(constants, key=lambda op: op.get_byte_size()).get_data() if constants else None
 
@@ -199,8 +198,9 @@ def analyze_pipeline(
         previous: Graph | None = None
         for part in layout.stage("vision"):
             sizes = plan.shapes.get(part.role) or _chained(part, previous)
-            report, previous = analyze_graph(part.xml, shapes=sizes, seq_len=plan.sequence, **options)
+            report = analyze(part.xml, shapes=sizes, seq_len=plan.sequence, **options)
             runs.append(PartRun(part.role, part.stage, "image", report))
+            previous = report.graph
         image_tokens = _tokens(previous)
     tokens = image_tokens + prompt_tokens
     for role, phase, sizes in [
@@ -215,10 +215,10 @@ def analyze_pipeline(
         if part is not None and part.stage in stages:
             if tokens < 1:
                 raise UsageError("the language model needs at least one token: give --prompt-tokens")
-            runs.append(PartRun(part.role, part.stage, phase, analyze_graph(part.xml, **sizes, **options)[0]))
+            runs.append(PartRun(part.role, part.stage, phase, analyze(part.xml, **sizes, **options)))
     notes = []
     for part in layout.stage("other") if "other" in stages else ():
-        runs.append(PartRun(part.role, part.stage, "loaded", analyze_graph(part.xml, seq_len=1, **options)[0]))
+        runs.append(PartRun(part.role, part.stage, "loaded", analyze(part.xml, seq_len=1, **options)))
         notes.append(f"{part.xml.name}: loaded with the pipeline, not run for an image and a prompt")
     embeddings, language = layout.part("text_embeddings"), layout.part("language")
     if {"embeddings", "language"} <= set(stages) and embeddings and language and _tied(embeddings, language):
@@ -246,8 +246,6 @@ def _chained(part: Part, previous: Graph | None) -> dict[str, tuple[int, ...]]:
     """A projector or resampler's first input takes the shape of the previous part's output."""
     if previous is None:
         return {}
-    from ovmem.ir.lift import read_model
-
     first = read_model(part.xml).inputs[0]
     out = previous.outputs[0].type.shape
     pshape = first.get_partial_shape()
