@@ -37,7 +37,7 @@ family's processor would cut them (``ovmem.vlm.vision.image_sequence``), and eve
 ``ovmem.vlm.measure.measure_pipeline`` (all sub-models compiled in one fresh process; the image, the
 prefill over image + prompt tokens, one decode step; peak RSS over the whole run). The table has the
 estimate's split (weights of every part, the largest vision part's working memory, the language
-model's, the phase the estimate peaks in) next to the measured anon/file at the peak and the phase
+model's) next to the measured anon/file at the peak and the phase
 the measurement peaks in. Same targets and exit status as above.
 """
 
@@ -116,13 +116,13 @@ def run_vlm_point(path: Path, image: tuple[int, int], prompt: int, device: str, 
 def vlm_table(rows: list[dict]) -> str:
     head = (
         "| model | image | vision seq | tokens | estimate MiB | measured MiB | error | est. weights | est. vision working "
-        "| est. LM working | est. peak phase | meas. anon | meas. file | meas. peak phase | time s |"
+        "| est. LM working | meas. anon | meas. file | meas. peak phase | time s |"
     )
     lines = [head, "|" + "|".join(["---", "---"] + ["---:"] * (head.count("|") - 3)) + "|"]
     for r in rows:
         image = "x".join(map(str, r["image"]))
         if "error_message" in r:
-            lines.append(f"| {r['model']} | {image} | – | – | – | – | **failed** | {r['error_message']} |" + "  |" * 6
+            lines.append(f"| {r['model']} | {image} | – | – | – | – | **failed** | {r['error_message']} |" + "  |" * 5
                          + f" {r['seconds']:.1f} |")  # fmt: skip
             continue
         e, m = r["estimate"], r["measurement"]
@@ -132,7 +132,7 @@ def vlm_table(rows: list[dict]) -> str:
         lines.append(
             f"| {r['model']} | {image} | {r['vision_sequence']} | {tokens} | {mib(e['total_bytes'])} "
             f"| {mib(m['peak_rss_bytes'])} | {r['error']:+.1%} | {mib(e['weights_bytes'])} "
-            f"| {mib(e['vision_working_bytes'])} | {mib(e['language_working_bytes'])} | {e['peak_phase']} "
+            f"| {mib(e['vision_working_bytes'])} | {mib(e['language_working_bytes'])} "
             f"| {mib(m['anon_at_peak'])} | {mib(m['file_at_peak'])} | {m['peak_phase']} | {r['seconds']:.1f} |"
         )
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from ovmem.passes.base import PassPreconditionError
 from ovmem.passes.keys import (
     CATEGORY,
     IO_COPY_BYTES,
+    RESIDENT_BYTES,
     WEIGHT_COPY_BYTES,
     Category,
     stored_nbytes,
@@ -59,8 +60,9 @@ class MemoryReport:
     allocator: str
     passes: str
     weights_bytes: int
-    """Constants at their stored size (``stored_type`` where a device pass set one), plus the copies
-    a device makes of them (``weight_copy_bytes``)."""
+    """Constants at their stored size (``stored_type`` where a device pass set one; the pages read,
+    ``resident_bytes``, of a mapped table only looked up), plus the copies a device makes of them
+    (``weight_copy_bytes``)."""
     state_bytes: int
     """Variables (the KV cache) after this run."""
     io_bytes: int
@@ -191,7 +193,7 @@ def plan_memory(
         device=device,
         allocator=str(allocator),
         passes=passes,
-        weights_bytes=sum(stored_nbytes(v) or 0 for v in weights)
+        weights_bytes=sum(RESIDENT_BYTES.get(v, stored_nbytes(v) or 0) for v in weights)
         + sum(WEIGHT_COPY_BYTES.get(v, 0) for v in graph.values()),
         state_bytes=sum(STATE_BYTES.get(s, s.type.nbytes or 0) for s in graph.states),
         io_bytes=sum((b.nbytes or 0) + sum(IO_COPY_BYTES.get(v, 0) for v in b.members) for b in io),

@@ -16,12 +16,20 @@ Rules (sources in ``docs/cpu-plugin-notes.md``, sections 1, 4 and 5):
      int4/int8 weights stay compressed, their f16 scales become f32. The embedding ``Gather``
      reads the original, so a tied LM head holds a second copy.
 
+  4. A weight read only by lookups — an embedding ``Gather``, through its decompression — stays in
+     the memory-mapped ``.bin`` (no packed copy) and only the pages a lookup touches become
+     resident: per index read, the row's pages or the kernel's fault-around window, whichever is
+     larger (``FAULT_AROUND_BYTES``: Linux maps 64 KiB of a file around each page fault,
+     ``do_fault_around`` in ``mm/memory.c``), at most the whole table. A table also read by a
+     FullyConnected (tied embeddings) is read whole when it is packed.
+
 On a graph lifted from the compiled model (``--lift runtime``) rules 1 and 2 are already in the
 graph's types and nodes: only rule 3 runs, on the plugin's ``FullyConnected``, ``LLMMLP`` and
 ``QKVProjection`` nodes.
 
 Reads: ``category``, ``folded_by``. Writes: ``stored_type`` on temporaries, ``weight_copy_bytes``
-on FullyConnected weights, and inserts ``Reorder`` nodes after float outputs.
+on FullyConnected weights, ``resident_bytes`` on lookup tables, and inserts ``Reorder`` nodes
+after float outputs.
 """
 
 from __future__ import annotations
@@ -34,13 +42,20 @@ import attrs
 from ovmem.ir.core import Graph, Node, Value
 from ovmem.ir.types import TensorType
 from ovmem.passes.base import Pass, PassResult
-from ovmem.passes.keys import CATEGORY, FOLDED_BY, STORED_TYPE, WEIGHT_COPY_BYTES, Category
+from ovmem.passes.keys import CATEGORY, FOLDED_BY, RESIDENT_BYTES, STORED_TYPE, WEIGHT_COPY_BYTES, Category
 from ovmem.passes.registry import register_pass
 
-__all__ = ["RUNTIME_WEIGHT_PORTS", "CpuRuntime", "fc_constants", "host_has_amx", "host_inference_precision"]
+__all__ = [
+    "FAULT_AROUND_BYTES", "RUNTIME_WEIGHT_PORTS", "CpuRuntime", "fc_constants", "host_has_amx", "host_inference_precision",
+    "lookup_resident_bytes",
+]
 
 FLOATS = frozenset({"f32", "f16", "bf16"})
 KEEP_F32 = frozenset({"Cos", "Sin"})
+FAULT_AROUND_BYTES = 64 * 1024
+"""Bytes of a mapped file Linux maps around each page fault (``fault_around_bytes``' default)."""
+PAGE_BYTES = 4096
+
 RUNTIME_WEIGHT_PORTS = {"FullyConnected": {1}, "LLMMLP": {1, 2, 3}, "QKVProjection": {1, 2, 3}}
 """The runtime graph's FullyConnected-like nodes and the input ports of their weight matrices."""
 
@@ -125,6 +140,35 @@ def fc_constants(node: Node) -> list[tuple[Value, bool]]:
     return []
 
 
+def _readers_through_decompression(value: Value) -> list[tuple[Node, int]]:
+    """The nodes that read ``value`` at run time, looking through what ``fold-weights`` folded."""
+    found, stack, seen = [], [value], set()
+    while stack:
+        v = stack.pop()
+        for use in v.uses():
+            outputs = use.node.outputs
+            if outputs and all(FOLDED_BY.get(o, "").startswith("fold-weights") for o in outputs):
+                stack.extend(o for o in outputs if o not in seen)
+                seen.update(outputs)
+            else:
+                found.append((use.node, use.index))
+    return found
+
+
+def lookup_resident_bytes(table: Value) -> int | None:
+    """Rule 4: the resident bytes of a weight read only as a lookup table, ``None`` if read otherwise."""
+    readers = _readers_through_decompression(table)
+    if not readers or any(node.op_type != "Gather" or port != 0 for node, port in readers):
+        return None
+    nbytes, shape = table.nbytes or 0, table.type.shape
+    if len(shape) < 1 or not shape[0] or not nbytes:
+        return None
+    row = -(-nbytes // shape[0])
+    per_lookup = max(FAULT_AROUND_BYTES, -(-row // PAGE_BYTES) * PAGE_BYTES)
+    lookups = sum(node.inputs[1].type.numel or 0 for node, _ in readers)
+    return min(nbytes, lookups * per_lookup)
+
+
 @register_pass
 @attrs.frozen
 class CpuRuntime(Pass):
@@ -162,13 +206,20 @@ class CpuRuntime(Pass):
         for node in graph.nodes:
             for constant, weight in fc_constants(node):
                 copies[constant] = copies.get(constant, 0) + _packed_bytes(constant, weight, precision, llm)
+        resident = {}
         for value in graph.values():
-            if WEIGHT_COPY_BYTES.get(value, None) != copies.get(value):
-                modified = True
-                if value in copies:
-                    WEIGHT_COPY_BYTES.set(value, copies[value])
-                else:
-                    WEIGHT_COPY_BYTES.clear(value)
+            if CATEGORY.get(value, None) is Category.WEIGHT:
+                n = lookup_resident_bytes(value)
+                if n is not None and n < (value.nbytes or 0):
+                    resident[value] = n
+        for key, wanted in ((WEIGHT_COPY_BYTES, copies), (RESIDENT_BYTES, resident)):
+            for value in graph.values():
+                if key.get(value, None) != wanted.get(value):
+                    modified = True
+                    if value in wanted:
+                        key.set(value, wanted[value])
+                    else:
+                        key.clear(value)
         return modified
 
     @staticmethod

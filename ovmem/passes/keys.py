@@ -13,6 +13,9 @@ key             on          written by / meaning
                             value in (bf16 activations on CPU, say); sizes follow it.
 ``weight_copy_bytes`` Value device passes, on a weight: bytes of the device's own (repacked) copy,
                             resident next to the stored weight.
+``resident_bytes`` Value   device passes, on a weight: the bytes of its mapped storage that become
+                            resident when fewer than all are read (a lookup table: the pages of
+                            the rows looked up); the report counts these instead of its size.
 ``io_copy_bytes`` Value     device passes, on a model input or output: bytes of the runtime's own
                             copy of the caller's tensor (a device-side input, a network-side
                             output), held next to it.
@@ -33,7 +36,7 @@ from ovmem.ir.core import Node, Value
 from ovmem.ir.meta import MetaKey
 from ovmem.ir.types import TensorType
 
-__all__ = ["ALIAS_OF", "CATEGORY", "COMPILE_TIME", "FOLDED_BY", "KERNEL", "LIFETIME", "STORED_TYPE", "WEIGHT_COPY_BYTES", "IO_COPY_BYTES", "stored_nbytes", "Category", "Lifetime", "alias", "alias_root", "fold", "fold_node", "run_step"]
+__all__ = ["ALIAS_OF", "CATEGORY", "COMPILE_TIME", "FOLDED_BY", "KERNEL", "LIFETIME", "STORED_TYPE", "WEIGHT_COPY_BYTES", "IO_COPY_BYTES", "RESIDENT_BYTES", "stored_nbytes", "Category", "Lifetime", "alias", "alias_root", "fold", "fold_node", "run_step"]
 
 
 class Category(str, enum.Enum):
@@ -72,6 +75,9 @@ LIFETIME: MetaKey[Lifetime] = MetaKey("lifetime", Lifetime, "First and last step
 STORED_TYPE: MetaKey[TensorType] = MetaKey("stored_type", TensorType, "The type the device stores the value in.")
 WEIGHT_COPY_BYTES: MetaKey[int] = MetaKey(
     "weight_copy_bytes", int, "Bytes of the device's own (repacked) copy of this weight, next to the stored one."
+)
+RESIDENT_BYTES: MetaKey[int] = MetaKey(
+    "resident_bytes", int, "Bytes of this mapped weight that become resident (the pages a lookup reads), if not all."
 )
 IO_COPY_BYTES: MetaKey[int] = MetaKey(
     "io_copy_bytes", int, "Bytes of the runtime's own copy of this model input or output, next to the caller's."

@@ -3,12 +3,12 @@
 
 * ``llm``: ``Total runtime memory X GB``, then ``weight Y GB temp Z GB`` (temp: everything but
   the weights — KV cache, inputs and outputs, activations, kernel scratch, the device runtime).
-* ``vit``: ``Total VIT Runtime Memory X GB weight Y GB temp Z GB`` (temp: the largest vision
-  part's working memory; standing alone it also holds the device runtime).
+* ``vit``: ``Total VIT Runtime Memory X GB weight Y GB temp Z GB`` (temp: what the vision parts
+  keep after running; standing alone it also holds the device runtime).
 * ``vlm``: the VIT line and ``Total LLM Runtime Memory X GB weight Y GB temp Z GB`` (temp: the
   language model's prefill or decode step, KV cache included), then
-  ``Total VIT + LLM + Embeddings Runtime Memory X GB``: every part's weights, the device runtime
-  and the largest phase (the phases do not overlap, so this is less than the sum of the lines).
+  ``Total VIT + LLM + Embeddings Runtime Memory X GB``: the two lines, the text embeddings and the
+  device runtime (every compiled sub-model keeps its memory, :mod:`ovmem.vlm.pipeline`).
 """
 
 from __future__ import annotations

@@ -1,19 +1,23 @@
 """A vision-language pipeline as optimum-intel and openvino.genai run it: every sub-model compiled
 up front (their weights resident together), then for one image and a prompt:
 
-1. **image** — the text embeddings of the prompt (kept), then the vision parts in order, each
-   reading the one before (``OVModelForVisualCausalLM.get_multimodal_embeddings`` in
+1. **image** — the text embeddings of the prompt, then the vision parts in order, each reading the
+   one before (``OVModelForVisualCausalLM.get_multimodal_embeddings`` in
    ``optimum/intel/openvino/modeling_visual_language.py``);
 2. **prefill** — the language model over ``image tokens + prompt tokens`` embeddings, filling the
    KV cache;
 3. **decode** — one token: its embedding and one language-model step over the cache.
 
-The phases do not overlap: each one's working memory (inputs, outputs, temporaries, kernel
-scratch, and from the prefill on the KV cache) is freed or reused by the next. The total is every
-part's weights plus the device runtime plus the largest phase. The image tokens the language model
-receives are the last vision part's output rows at the planned vision sequence — read off the
-graph, not a per-family constant. Parts of any other stage (audio, speech) are compiled too: their
-weights count, they do not run for an image and a prompt.
+No sub-model gives its memory back to the next: each compiled model's infer request keeps the
+buffers of its largest run (its intermediate memory, the inputs it shares, its outputs) for as long
+as the pipeline lives, and the pipeline keeps every request. Measured on real-width Qwen2.5-VL,
+LLaVA and Gemma 3 exports (``docs/accuracy.md``): the prefill starts where the image phase peaked,
+and grows by what the language model alone grows. So the total is every part's weights, the device
+runtime, and the sum over sub-models of each one's largest working memory (the language model's
+prefill or decode step, whichever is larger). The image tokens the language model receives are the
+last vision part's output rows at the planned vision sequence — read off the graph, not a
+per-family constant. Parts of any other stage (audio, speech) are compiled too: their weights
+count, they do not run for an image and a prompt.
 """
 
 from __future__ import annotations
@@ -44,8 +48,7 @@ class PartRun:
     role: str
     stage: str
     phase: str
-    """``image``, ``embeddings`` (a text-only prompt's), ``prefill``, ``decode``, or ``loaded``
-    (compiled, not run for an image and a prompt)."""
+    """``image``, ``prefill``, ``decode``, or ``loaded`` (compiled, not run for an image and a prompt)."""
     report: MemoryReport
 
     @property
@@ -61,7 +64,7 @@ class PartRun:
 
 @attrs.frozen
 class PipelineReport:
-    """Memory of a vision-language pipeline, by part and by phase."""
+    """Memory of a vision-language pipeline, by sub-model and the phase each runs in."""
 
     model: str
     model_type: str | None
@@ -75,43 +78,33 @@ class PipelineReport:
     notes: tuple[str, ...] = ()
     validated: bool = True
 
-    def _runs(self, phase: str, stage: str | None = None) -> list[PartRun]:
-        return [r for r in self.runs if r.phase == phase and (stage is None or r.stage == stage)]
-
     def weights(self, stage: str | None = None) -> int:
         """Weights of every part (of one stage), each part counted once."""
         return sum(r.report.weights_bytes for r in self.runs if r.phase != "decode"
                    and (stage is None or r.stage == stage))  # fmt: skip
 
+    def held(self, stage: str | None = None) -> dict[str, int]:
+        """Working memory each sub-model (of one stage) keeps: that of its largest run."""
+        held: dict[str, int] = {}
+        for r in self.runs:
+            if r.phase != "loaded" and (stage is None or r.stage == stage):
+                held[r.role] = max(held.get(r.role, 0), r.working_bytes)
+        return held
+
     @property
     def vision_working_bytes(self) -> int:
-        """The largest vision part's working memory."""
-        return max((r.working_bytes for r in self._runs("image", "vision")), default=0)
+        """What the vision parts keep, together."""
+        return sum(self.held("vision").values())
 
     @property
     def language_working_bytes(self) -> int:
-        """The language model's working memory: prefill or decode step, whichever is larger."""
-        return max((r.working_bytes for r in self.runs if r.stage == "language"), default=0)
-
-    @property
-    def phases(self) -> dict[str, int]:
-        """Working memory of each phase (everything but weights and the device runtime)."""
-        embeddings = sum(r.working_bytes for r in self._runs("image", "embeddings"))
-        return {
-            "image": embeddings + self.vision_working_bytes,
-            "embeddings": sum(r.working_bytes for r in self._runs("embeddings")),
-            "prefill": sum(r.working_bytes for r in self._runs("prefill")),
-            "decode": sum(r.working_bytes for r in self._runs("decode")),
-        }
-
-    @property
-    def peak_phase(self) -> str:
-        return max(self.phases.items(), key=lambda item: item[1])[0]
+        """What the language model keeps: its prefill's or its decode step's, whichever is larger."""
+        return sum(self.held("language").values())
 
     @property
     def total_bytes(self) -> int:
-        """Every part's weights + the device runtime + the largest phase."""
-        return self.weights() + self.runtime_bytes + max(self.phases.values())
+        """Every part's weights + the device runtime + what every sub-model keeps."""
+        return self.weights() + self.runtime_bytes + sum(self.held().values())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -126,8 +119,7 @@ class PipelineReport:
             "prefill_tokens": self.image_tokens + self.prompt_tokens,
             "weights_bytes": self.weights(),
             "weights_by_stage": {s: self.weights(s) for s in ("vision", "embeddings", "language", "other")},
-            "phases": self.phases,
-            "peak_phase": self.peak_phase,
+            "held_bytes": self.held(),
             "runtime_bytes": self.runtime_bytes,
             "total_bytes": self.total_bytes,
             "notes": list(self.notes),
@@ -204,9 +196,7 @@ def analyze_pipeline(
         image_tokens = _tokens(previous)
     tokens = image_tokens + prompt_tokens
     for role, phase, sizes in [
-        # with an image the prompt's embeddings are kept while the encoder runs; without one they
-        # are the language model's input (the same tensor: optimum-intel shares it)
-        ("text_embeddings", "image" if "vision" in stages else "embeddings", {"seq_len": tokens}),
+        ("text_embeddings", "image" if "vision" in stages else "prefill", {"seq_len": tokens}),
         ("language", "prefill", {"seq_len": tokens}),
         ("text_embeddings", "decode", {"seq_len": 1}),
         ("language", "decode", {"seq_len": 1, "past_len": tokens}),
@@ -222,8 +212,8 @@ def analyze_pipeline(
         notes.append(f"{part.xml.name}: loaded with the pipeline, not run for an image and a prompt")
     embeddings, language = layout.part("text_embeddings"), layout.part("language")
     if {"embeddings", "language"} <= set(stages) and embeddings and language and _tied(embeddings, language):
-        notes.append("the embedding table is stored twice (text embeddings and the language model's head); "
-                     "both are loaded, both count")  # fmt: skip
+        notes.append("the embedding table is stored twice (text embeddings and the language model's head): both "
+                     "files are mapped; the head is read whole, the lookups read only their rows on the CPU")  # fmt: skip
     target = get_device(device)
     if not target.validated:
         notes.insert(0, f"device {target.name}: {NOT_VALIDATED}")
