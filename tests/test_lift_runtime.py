@@ -25,13 +25,14 @@ def _runtime(fixture: str, seq_len: int = 16, **kwargs):
 def test_runtime_graph_has_the_plugins_nodes_with_concrete_shapes():
     graph = _runtime("tiny-qwen2-f16", seq_len=16, past_len=3)
     kinds = {n.op_type for n in graph.nodes}
-    assert {"FullyConnected", "RMS", "RoPE", "ScaledDotProductAttention", "Reorder"} <= kinds
+    assert {"FullyConnected", "RMS", "RoPE", "ScaledDotProductAttention"} <= kinds
     assert not kinds & {"MatMul@", "Input", "Output", "Const", "MemoryInput", "MemoryOutput"}  # edges renamed
     assert graph.meta["dynamic_values"] == 0 and all(v.type.is_static for v in graph.values())
     assert graph.meta["lift"] == "runtime"
     # the plugin's stub on an unused Split output is no model output: logits only
     assert [str(v.type) for v in graph.outputs] == ["f32[1,16,256]"]
-    assert graph.outputs[0].producer.op_type == "Reorder"  # bf16/f32 logits -> the f32 output tensor
+    if graph.meta["inference_precision"] != "f32":  # bf16 logits -> the f32 output tensor
+        assert graph.outputs[0].producer.op_type == "Reorder"
     assert len(graph.states) == 4
     for state in graph.states:
         past, present = state.values
