@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+import attrs
 import openvino as ov
 
 from ovmem.alloc import Allocator, parse_allocator
@@ -14,12 +15,22 @@ from ovmem.errors import UsageError
 from ovmem.ir import Graph, lift
 from ovmem.ir.lift_runtime import lift_runtime
 from ovmem.passes import Instrument, Pass, Pipeline, parse_pipeline
+from ovmem.progress import Progress
 from ovmem.report import MemoryReport, plan_memory
 
-__all__ = ["DEFAULT_ALLOCATOR", "analyze", "lift_model"]
+__all__ = [
+    "DEFAULT_ALLOCATOR", "INFERENCE_PRECISIONS", "PIPELINE_OPTIONS", "analyze", "analyze_graph", "build_pipeline", "configure_pipeline",
+    "lift_model", "runtime_properties",
+]
 
 DEFAULT_ALLOCATOR = "greedy-by-size"
 """The generic device's planner: OpenVINO's own ``ov::MemorySolver``."""
+
+INFERENCE_PRECISIONS = ("bf16", "f16", "f32")
+"""What ``inference_precision`` (``--inference-precision``) takes: the CPU plugin's activation types."""
+
+PIPELINE_OPTIONS = ("passes", "instruments", "kv_cache_precision", "new_tokens", "inference_precision", "threads", "disable")
+""":func:`analyze`'s keywords that make the pass pipeline (:func:`build_pipeline` takes them)."""
 
 
 def lift_model(
@@ -56,6 +67,12 @@ def analyze(
     instruments: Sequence[Instrument] = (),
     lift_from: Literal["graph", "runtime"] = "graph",
     properties: Mapping[str, Any] | None = None,
+    kv_cache_precision: str | None = None,
+    new_tokens: int | None = None,
+    inference_precision: str | None = None,
+    threads: int | None = None,
+    disable: Sequence[str] = (),
+    progress: Progress | None = None,
 ) -> MemoryReport:
     """Lift ``model`` at the given sizes, run the passes, plan the temporaries, report.
 
@@ -72,24 +89,143 @@ def analyze(
             ``runtime`` compiles it on the device and analyses the plugin's own graph
             (:func:`lift_model`; the default passes then skip
             :data:`~ovmem.devices.RUNTIME_DONE_PASSES`).
-        properties: ``compile_model`` properties for ``lift_from="runtime"``.
+        properties: ``compile_model`` properties for ``lift_from="runtime"`` (``inference_precision``
+            and ``threads`` add theirs).
+        kv_cache_precision, new_tokens, inference_precision, threads, disable: change the passes as
+            the command's options of the same names do (:func:`configure_pipeline`).
+        progress: told what runs, and closed at the end (``ovmem analyze`` shows it on a terminal).
     """
+    pipeline = build_pipeline(
+        device, passes, lift_from=lift_from, instruments=instruments, kv_cache_precision=kv_cache_precision,
+        new_tokens=new_tokens, inference_precision=inference_precision, threads=threads, disable=disable,
+    )  # fmt: skip
+    try:
+        if progress is not None:
+            progress.status(f"lifting {_describe(model)} at seq_len {seq_len}", force=True)
+        graph = lift_model(
+            model, lift_from=lift_from, device=device, seq_len=seq_len, batch=batch, past_len=past_len, shapes=shapes,
+            properties=runtime_properties(properties, inference_precision, threads),
+        )  # fmt: skip
+        return analyze_graph(graph, pipeline, device=device, allocator=allocator, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()  # the status line is gone before the report prints
+
+
+def analyze_graph(
+    graph: Graph,
+    pipeline: Pipeline,
+    *,
+    device: str = "generic",
+    allocator: str | Allocator | None = None,
+    progress: Progress | None = None,
+) -> MemoryReport:
+    """The second half of :func:`analyze`: run ``pipeline`` on a lifted ``graph`` (which it
+    annotates in place) and plan its temporaries with ``allocator`` (default: the device's)."""
     target = get_device(device)
+    if progress is not None:
+        shown = progress.instrument(len(pipeline.passes))
+        pipeline = attrs.evolve(pipeline, instruments=(*pipeline.instruments, shown))
+    graph = pipeline(graph).graph
+    if allocator is None:
+        allocator = target.allocator(graph)
+    elif isinstance(allocator, str):
+        allocator = parse_allocator(allocator)
+    if progress is not None:
+        progress.status(f"planning with {allocator}")
+    return plan_memory(graph, allocator, passes=str(pipeline), device=target.name, runtime_bytes=target.runtime_bytes)
+
+
+def build_pipeline(
+    device: str = "generic",
+    passes: str | Sequence[Pass] | Pipeline | None = None,
+    *,
+    lift_from: Literal["graph", "runtime"] = "graph",
+    instruments: Sequence[Instrument] = (),
+    kv_cache_precision: str | None = None,
+    new_tokens: int | None = None,
+    inference_precision: str | None = None,
+    threads: int | None = None,
+    disable: Sequence[str] = (),
+) -> Pipeline:
+    """The pipeline :func:`analyze` runs: ``passes`` (default: the device's for ``lift_from``) with
+    ``instruments``, changed by :func:`configure_pipeline`."""
     if passes is None:
-        passes = target.pipeline_for(lift_from)
+        passes = get_device(device).pipeline_for(lift_from)
     if isinstance(passes, str):
         pipeline = parse_pipeline(passes, instruments=instruments)
     elif isinstance(passes, Pipeline):
         pipeline = Pipeline(passes.passes, instruments=tuple(passes.instruments) + tuple(instruments))
     else:
         pipeline = Pipeline(passes, instruments=instruments)
-    graph = lift_model(
-        model, lift_from=lift_from, device=device, properties=properties,
-        seq_len=seq_len, batch=batch, past_len=past_len, shapes=shapes,
+    return configure_pipeline(
+        pipeline, kv_cache_precision=kv_cache_precision, new_tokens=new_tokens,
+        inference_precision=inference_precision, threads=threads, disable=disable,
     )  # fmt: skip
-    graph = pipeline(graph).graph
-    if allocator is None:
-        allocator = target.allocator(graph)
-    elif isinstance(allocator, str):
-        allocator = parse_allocator(allocator)
-    return plan_memory(graph, allocator, passes=str(pipeline), device=target.name, runtime_bytes=target.runtime_bytes)
+
+
+def configure_pipeline(
+    pipeline: Pipeline,
+    *,
+    kv_cache_precision: str | None = None,
+    new_tokens: int | None = None,
+    inference_precision: str | None = None,
+    threads: int | None = None,
+    disable: Sequence[str] = (),
+) -> Pipeline:
+    """``pipeline`` with the options the commands take applied to its passes (``None``: unchanged).
+
+    Args:
+        kv_cache_precision: the ``states`` pass's ``precision`` (one of
+            :data:`~ovmem.passes.states.KV_PRECISIONS`).
+        new_tokens: the ``states`` pass's ``new_tokens``: tokens generated after this run.
+        inference_precision: ``cpu-runtime``'s precision (``bf16``, ``f16``, ``f32``); ``fuse``
+            follows it where its MLP rule is ``auto`` (the rule runs before ``cpu-runtime``).
+        threads: ``cpu-scratch``'s inference threads.
+        disable: passes to drop or rules to switch off (``"fuse"``, ``"inplace.view"``; :func:`disable`).
+    """
+    from ovmem.passes import CpuRuntime, CpuScratch, States
+    from ovmem.passes import disable as disable_passes
+    from ovmem.passes.fuse import Fuse, host_fuses_mlp
+    from ovmem.passes.states import KV_PRECISIONS
+
+    if kv_cache_precision is not None and kv_cache_precision not in KV_PRECISIONS:
+        raise UsageError(f"KV-cache precision must be one of {', '.join(KV_PRECISIONS)}, got {kv_cache_precision!r}")
+    if inference_precision is not None and inference_precision not in INFERENCE_PRECISIONS:
+        choices = ", ".join(INFERENCE_PRECISIONS)
+        raise UsageError(f"inference precision must be one of {choices}, got {inference_precision!r}")
+    for name, value, low in (("new tokens", new_tokens, 0), ("threads", threads, 1)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < low):
+            raise UsageError(f"{name} must be an integer >= {low}, got {value!r}")
+    states: dict[str, Any] = {}
+    if new_tokens is not None:
+        states["new_tokens"] = new_tokens
+    if kv_cache_precision:
+        states["precision"] = kv_cache_precision
+    passes = [attrs.evolve(p, **states) if isinstance(p, States) and states else p for p in pipeline.passes]
+    if inference_precision:
+        mlp = "on" if host_fuses_mlp(inference_precision) else "off"
+        passes = [
+            attrs.evolve(p, precision=inference_precision) if isinstance(p, CpuRuntime)
+            else attrs.evolve(p, mlp=mlp) if isinstance(p, Fuse) and p.mlp == "auto"
+            else p
+            for p in passes
+        ]  # fmt: skip
+    if threads:
+        passes = [attrs.evolve(p, threads=threads) if isinstance(p, CpuScratch) else p for p in passes]
+    return disable_passes(attrs.evolve(pipeline, passes=passes), list(disable))
+
+
+def runtime_properties(
+    properties: Mapping[str, Any] | None, inference_precision: str | None = None, threads: int | None = None
+) -> dict[str, Any]:
+    """``compile_model`` properties of a runtime lift: the overrides the plugin must apply itself,
+    then ``properties``."""
+    derived: dict[str, Any] = {"INFERENCE_PRECISION_HINT": inference_precision} if inference_precision else {}
+    if threads:
+        derived["INFERENCE_NUM_THREADS"] = str(threads)
+    return derived | dict(properties or {})
+
+
+def _describe(model: object) -> str:
+    return model.get_friendly_name() if isinstance(model, ov.Model) else str(model)

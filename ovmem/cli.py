@@ -3,8 +3,11 @@
 Subcommands: ``analyze`` (a model at a sequence length; the built-in demo model without a path),
 ``demo`` (the same on the demo model), ``dump`` (the annotated IR), ``compare-allocators`` (every
 planner on one model's temporaries), ``measure`` (the real peak, in a fresh process), ``validate``
-(estimate against measurement), ``list`` (passes, allocators), and the classic one-line
-estimates ``llm``, ``vit`` and ``vlm`` (:mod:`ovmem.vlm.classic`).
+(estimate against measurement), ``list`` (passes, allocators), the classic one-line
+estimates ``llm``, ``vit`` and ``vlm`` (:mod:`ovmem.vlm.classic`), ``sweep`` (every part against
+the sequence length) and ``whatif`` (changes side by side); ``--budget`` on ``analyze``, ``llm``,
+``vlm`` and ``sweep`` finds the longest sequence that fits. Every command but ``dump`` prints JSON
+with ``--json`` (``docs/json.md``).
 Bad input prints one line on stderr and exits with 2 (usage) or 1 (model); ``--debug`` shows the
 traceback instead.
 """
@@ -87,6 +90,13 @@ def _add_model_options(p: argparse.ArgumentParser, *, with_path: bool = True) ->
     p.add_argument("--print-after-all", action="store_true", help="print the IR after every pass (stderr)")
 
 
+def _add_explain_options(p: argparse.ArgumentParser, explain_help: str) -> None:
+    p.add_argument("--explain", type=_non_negative_int, default=None, metavar="N", help=explain_help)
+    p.add_argument(
+        "--plot", default=None, metavar="FILE", help="draw the memory timeline into FILE.png or FILE.svg (needs matplotlib)"
+    )
+
+
 def _path(args: argparse.Namespace) -> str | None:
     return getattr(args, "path", None)  # `demo` has none
 
@@ -102,6 +112,9 @@ def _build_parser() -> argparse.ArgumentParser:
         _add_model_options(p, with_path=with_path)
         p.add_argument("--allocator", default=None, help="temporary-memory planner, NAME or NAME{option=value}")
         p.add_argument("--json", action="store_true", help="print one JSON object (bytes)")
+        _add_explain_options(p, "list the N largest tensors live at the peak and the per-layer table (0: no explanation)")
+        _add_budget_option(p, "the longest --seq-len that fits in SIZE; with --seq-len, whether that one fits")
+        p.set_defaults(seq_len=_Unset(1024))  # --budget asks a different question without --seq-len
 
     dump = sub.add_parser("dump", help="print the lifted IR with its analysis results")
     _add_model_options(dump)
@@ -129,6 +142,12 @@ def _build_parser() -> argparse.ArgumentParser:
     m.add_argument("--property", action="append", default=[], metavar="KEY=VALUE", help="compile property")
     m.add_argument("--timeout", type=float, default=600, help="seconds (default 600)")
     m.add_argument("--json", action="store_true", help="print one JSON object (bytes)")
+    m.add_argument(
+        "--runtime", choices=("ov", "genai"), default="ov",
+        help="ov: compile and infer the IR as optimum does (default); genai: openvino_genai.LLMPipeline, a prompt "
+        "of --seq-len tokens and --new-tokens generated (pip install 'ovmem[genai]')",
+    )  # fmt: skip
+    m.add_argument("--new-tokens", type=_positive_int, default=None, help="genai: tokens to generate (default 1)")
 
     v = sub.add_parser("validate", help="estimate vs measurement at one or more sequence lengths")
     v.add_argument("path", help="IR .xml or its folder")
@@ -155,8 +174,16 @@ def _build_parser() -> argparse.ArgumentParser:
         c.add_argument("--device", default="generic", help="what to model: generic, CPU or GPU")
         c.add_argument("--allocator", default=None, help="temporary-memory planner, NAME or NAME{option=value}")
         c.add_argument("--json", action="store_true", help="print one JSON object (bytes) instead of the lines")
+        _add_explain_options(c, "explain the peak of the sub-model with the largest working memory: N tensors and the layers")
+        if name == "llm":
+            _add_budget_option(c, "the most tokens that fit in SIZE; with SEQ, whether SEQ tokens fit")
+        elif name == "vlm":
+            _add_budget_option(c, "the most --prompt-tokens next to the image that fit in SIZE; with --prompt-tokens, whether they fit")
+            c.set_defaults(prompt_tokens=_Unset(0))
 
-    sub.add_parser("list", help="list the available passes and allocators")
+    _add_sweep_parsers(sub)
+    listing = sub.add_parser("list", help="list the available passes and allocators")
+    listing.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -172,6 +199,9 @@ def _run_classic(args: argparse.Namespace) -> int:
     from ovmem.vlm import analyze_pipeline, detect_layout
     from ovmem.vlm.classic import llm_lines_of, vit_lines, vlm_lines
 
+    if getattr(args, "budget", None) is not None:
+        return _run_classic_budget(args)
+    _check_plot(args)
     if args.command == "llm":
         if args.seq is None:
             raise UsageError("llm: give the sequence length (tokens)")
@@ -191,14 +221,51 @@ def _run_classic(args: argparse.Namespace) -> int:
             device=args.device, allocator=args.allocator, shapes=parse_shapes(args.shape),
         )  # fmt: skip
         lines = vit_lines(report) if args.command == "vit" else vlm_lines(report)
+    explanation = _explanation(report, args, default=0)
     if args.json:
-        print(json.dumps({"lines": lines, **report.to_dict()}, indent=2))
+        print(json.dumps({"lines": lines, **report.to_dict(), **_explain_dict(explanation)}, indent=2))
     else:
         print("\n".join(lines))
         notes = getattr(report, "notes", ()) or (() if report.validated else (f"device {report.device}: modelled, not validated",))
         for note in notes:
             print(f"# {note}")
+        if explanation:
+            from ovmem.explain import format_explanation
+
+            print(format_explanation(explanation, verbose=True, named=True))
+    _plot(report, args)
     return 0
+
+
+def _check_plot(args: argparse.Namespace) -> None:
+    if args.plot:  # before the analysis: a missing matplotlib or a bad name fails at once
+        from ovmem.plot import check_plot_path
+
+        check_plot_path(args.plot)
+
+
+def _explanation(report, args: argparse.Namespace, default: int):  # -> PeakExplanation | None
+    """``--explain N`` (``default`` tensors without it; 0: none) of the report, or of a pipeline's
+    sub-model with the largest working memory."""
+    top = default if args.explain is None else args.explain
+    if not top:
+        return None
+    from ovmem.explain import explain_peak, peak_part
+
+    return explain_peak(peak_part(report), top=top)
+
+
+def _explain_dict(explanation) -> dict:
+    return {"explain": explanation.to_dict()} if explanation else {}
+
+
+def _plot(report, args: argparse.Namespace) -> None:
+    if args.plot:
+        from ovmem.explain import peak_part
+        from ovmem.plot import plot_timeline
+
+        plot_timeline(peak_part(report), args.plot)
+        print(f"ovmem: wrote {args.plot}", file=sys.stderr)
 
 
 def _model(path: str | None):  # -> ov.Model | str
@@ -210,34 +277,33 @@ def _model(path: str | None):  # -> ov.Model | str
 
 
 def _pipeline(args: argparse.Namespace):
-    from ovmem.devices import get_device
-    from ovmem.passes import CpuRuntime, CpuScratch, PrintAfterInstrument, States, disable, parse_pipeline
-    from ovmem.passes.fuse import Fuse, host_fuses_mlp
+    from ovmem.api import build_pipeline
 
-    instruments = [PrintAfterInstrument()] if args.print_after_all else []
-    spec = get_device(args.device).pipeline_for(args.lift) if args.passes is None else args.passes
-    pipeline = parse_pipeline(spec, instruments=instruments)
-    options = {"new_tokens": args.new_tokens}
-    if args.kv_cache_precision:
-        options["precision"] = args.kv_cache_precision
-    passes = [attrs.evolve(p, **options) if isinstance(p, States) else p for p in pipeline.passes]
-    if args.inference_precision:  # fuse runs before cpu-runtime sets the precision: tell it too
-        mlp = "on" if host_fuses_mlp(args.inference_precision) else "off"
-        passes = [
-            attrs.evolve(p, precision=args.inference_precision) if isinstance(p, CpuRuntime)
-            else attrs.evolve(p, mlp=mlp) if isinstance(p, Fuse) and p.mlp == "auto"
-            else p
-            for p in passes
-        ]  # fmt: skip
-    if args.threads:
-        passes = [attrs.evolve(p, threads=args.threads) if isinstance(p, CpuScratch) else p for p in passes]
-    return disable(attrs.evolve(pipeline, passes=passes), args.disable)
+    return build_pipeline(args.device, args.passes, **_pipeline_options(args))
+
+
+def _pipeline_options(args: argparse.Namespace) -> dict:
+    """The model options that change the pass pipeline, as :func:`ovmem.analyze` keywords."""
+    from ovmem.passes import PrintAfterInstrument
+
+    return {
+        "lift_from": args.lift,
+        "instruments": [PrintAfterInstrument()] if args.print_after_all else [],
+        "kv_cache_precision": args.kv_cache_precision,
+        "new_tokens": args.new_tokens,
+        "inference_precision": args.inference_precision,
+        "threads": args.threads,
+        "disable": tuple(args.disable),
+    }
 
 
 def _run_analyze(args: argparse.Namespace) -> int:
     import ovmem
     from ovmem.ir.specialize import parse_shapes
 
+    if args.budget is not None:
+        return _run_budget(args)
+    _check_plot(args)
     report = ovmem.analyze(
         _model(_path(args)),
         seq_len=args.seq_len,
@@ -249,13 +315,20 @@ def _run_analyze(args: argparse.Namespace) -> int:
         allocator=args.allocator,
         lift_from=args.lift,
         properties=_properties(args),
+        progress=_progress("ovmem analyze", args),
     )
     if _path(args) is None:
         report = _renamed(report, DEMO_NAME)
+    explanation = _explanation(report, args, default=5)
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print(json.dumps({**report.to_dict(), **_explain_dict(explanation)}, indent=2))
     else:
         print(ovmem.format_report(report))
+        if explanation:
+            from ovmem.explain import format_explanation
+
+            print(format_explanation(explanation, verbose=args.explain is not None))
+    _plot(report, args)
     return 0
 
 
@@ -304,7 +377,7 @@ def _run_compare(args: argparse.Namespace) -> int:
     name = DEMO_NAME if _path(args) is None else graph.name
     if args.json:
         rows = [attrs.asdict(r) for r in runs]
-        print(json.dumps({"model": name, "seq_len": args.seq_len, "requests": len(requests),
+        print(json.dumps({"schema_version": _schema_version(), "model": name, "seq_len": args.seq_len, "requests": len(requests),
                           "alignment": args.alignment, "lower_bound_bytes": bound, "allocators": rows}, indent=2))  # fmt: skip
         return 0
     print(f"{name}: seq_len {args.seq_len}, {len(requests)} temporaries, lower bound {format_bytes(bound)}")
@@ -325,6 +398,10 @@ def _run_measure(args: argparse.Namespace) -> int:
     from ovmem.measure import format_measurement, measure, parse_properties
 
     vlm_options = {"--vision-seq": args.vision_seq, "--image": args.image, "--prompt-tokens": args.prompt_tokens}
+    if args.runtime == "genai":
+        return _run_measure_genai(args, vlm_options)
+    if args.new_tokens is not None:
+        raise UsageError("--new-tokens: only with --runtime genai")
     if Path(args.path).is_dir() and (Path(args.path) / "openvino_language_model.xml").is_file():
         from ovmem.vlm.measure import format_pipeline_measurement, measure_pipeline
 
@@ -357,11 +434,28 @@ def _run_measure(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_measure_genai(args: argparse.Namespace, vlm_options: dict) -> int:
+    from ovmem.genai_measure import format_genai_measurement, measure_genai
+    from ovmem.measure import parse_properties
+
+    others = {"--batch": args.batch, "--past-len": args.past_len, "--shape": args.shape or None, **vlm_options}
+    given = [name for name, value in others.items() if value is not None]
+    if given:
+        raise UsageError(f"{', '.join(given)}: not with --runtime genai (it takes --seq-len, --new-tokens, --property)")
+    result = measure_genai(
+        args.path, 1024 if args.seq_len is None else args.seq_len, args.new_tokens or 1, device=args.device,
+        properties=parse_properties(args.property), timeout=args.timeout,
+    )  # fmt: skip
+    print(json.dumps(result.to_dict(), indent=2, default=str) if args.json else format_genai_measurement(result))
+    return 0
+
+
 def _run_validate(args: argparse.Namespace) -> int:
     from ovmem.validate import format_validation, validate
 
     points = validate(args.path, args.seq_len, device=args.device, allocator=args.allocator, lift_from=args.lift)
-    print(json.dumps([p.to_dict() for p in points], indent=2) if args.json else format_validation(points))
+    data = {"schema_version": _schema_version(), "points": [p.to_dict() for p in points]}
+    print(json.dumps(data, indent=2) if args.json else format_validation(points))
     return 0
 
 
@@ -369,6 +463,10 @@ def _run_list(args: argparse.Namespace) -> int:
     from ovmem.alloc import available_allocators
     from ovmem.passes import available_passes
 
+    if args.json:
+        passes = {name: ((cls.__doc__ or "").strip().splitlines() or [""])[0] for name, cls in available_passes().items()}
+        print(json.dumps({"schema_version": _schema_version(), "passes": passes, "allocators": list(available_allocators())}, indent=2))
+        return 0
     print("passes:")
     for name, cls in available_passes().items():
         doc = (cls.__doc__ or "").strip().splitlines()
@@ -376,6 +474,232 @@ def _run_list(args: argparse.Namespace) -> int:
     print("allocators:")
     for name in available_allocators():
         print(f"  {name}")
+    return 0
+
+
+# --- sweeps, budgets and what-ifs: ovmem.sweeps, ovmem.budget, ovmem.scenarios ---
+
+
+class _Unset(int):
+    """A default the user did not type: ``--budget`` without ``--seq-len`` asks for the longest."""
+
+
+def _size(text: str) -> int:
+    from ovmem.units import parse_bytes
+
+    try:
+        return parse_bytes(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _lengths(text: str) -> list[int]:
+    from ovmem.sweeps import parse_lengths
+
+    try:
+        return parse_lengths(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_budget_option(p: argparse.ArgumentParser, text: str) -> None:
+    p.add_argument("--budget", type=_size, default=None, metavar="SIZE", help=f"{text} (8GiB, 512MiB, 8G; 8GB = 8e9 bytes)")
+
+
+def _add_sweep_parsers(sub) -> None:
+    s = sub.add_parser(
+        "sweep", conflict_handler="resolve", help="every part of the memory against the sequence length",
+        description="Analyse a model at many sequence lengths (everything else fixed): a table of every part, "
+        "--plot to draw it, --budget for the longest length that fits. --kind llm / vlm analyse as "
+        "`ovmem llm` / `ovmem vlm` do (for vlm the lengths are the prompt tokens next to the image).",
+    )  # fmt: skip
+    _add_model_options(s)
+    s.add_argument(
+        "--seq-len", type=_lengths, required=True, metavar="RANGE",
+        help="256:32768:x2 (doubling), 256:4096:+256 (steps) or 256,1024,4096; --kind vlm: prompt tokens",
+    )  # fmt: skip
+    s.add_argument("--allocator", default=None, help="temporary-memory planner, NAME or NAME{option=value}")
+    s.add_argument("--kind", choices=("model", "llm", "vlm"), default="model", help="what to analyse (default: the model)")
+    s.add_argument("--image", type=_image_size, default=None, metavar="WxH", help="--kind vlm: the image")
+    s.add_argument("--vision-seq", type=_positive_int, default=None, metavar="N", help="--kind vlm: patches instead")
+    _add_budget_option(s, "also the longest length that fits in SIZE")
+    s.add_argument("--plot", default=None, metavar="FILE", help="draw the sweep into FILE.png or FILE.svg (needs matplotlib)")
+    s.add_argument(
+        "--relift", action="store_true",
+        help="reshape with OpenVINO at every length (default: reuse the lifted graph where its shapes are affine in the length)",
+    )  # fmt: skip
+    s.add_argument("--json", action="store_true", help="print one JSON object (bytes)")
+
+    w = sub.add_parser(
+        "whatif", help="one model under several changes, side by side with the baseline",
+        description="The baseline is the model with the options given; each --vs changes some of them: "
+        "kv-cache-precision=, allocator=, disable=PASS[.RULE], passes=, device=, inference-precision=, "
+        "new-tokens=, threads=, seq-len=, past-len=, batch=, lift= (several in one --vs with ';').",
+    )  # fmt: skip
+    _add_model_options(w)
+    w.add_argument("--allocator", default=None, help="the baseline's temporary-memory planner")
+    w.add_argument(
+        "--vs", action="append", required=True, metavar="KEY=VALUE[;KEY=VALUE]",
+        help='a scenario against the baseline, e.g. "kv-cache-precision=u4" (repeatable)',
+    )  # fmt: skip
+    w.add_argument("--json", action="store_true", help="print one JSON object (bytes)")
+
+
+def _schema_version() -> int:
+    from ovmem.report import SCHEMA_VERSION
+
+    return SCHEMA_VERSION
+
+
+def _progress(label: str, args: argparse.Namespace | None = None):  # -> Progress
+    """A status line on stderr if it is a terminal (not with --print-after-all, which writes there)."""
+    from ovmem.progress import Progress
+
+    return Progress() if getattr(args, "print_after_all", False) else Progress.for_stderr(label)
+
+
+def _analysis_options(args: argparse.Namespace) -> dict:
+    """``analyze``'s model options (all but the path and the length), as :func:`ovmem.analyze` keywords."""
+    from ovmem.ir.specialize import parse_shapes
+
+    options = {
+        "batch": args.batch, "past_len": args.past_len, "shapes": parse_shapes(args.shape), "device": args.device,
+        "passes": args.passes, "allocator": args.allocator, **_pipeline_options(args),
+    }  # fmt: skip
+    if args.lift == "runtime":
+        options["properties"] = _properties(args)
+    return options
+
+
+def _pipeline_kind_options(args: argparse.Namespace) -> dict:
+    """What ``sweep --kind llm|vlm`` takes of the model options: what ``ovmem llm`` / ``vlm`` take."""
+    from ovmem.ir.specialize import parse_shapes
+
+    given = [
+        flag for flag, value, default in (
+            ("--batch", args.batch, 1), ("--past-len", args.past_len, 0), ("--passes", args.passes, None),
+            ("--disable", args.disable, []), ("--inference-precision", args.inference_precision, None),
+            ("--threads", args.threads, None), ("--kv-cache-precision", args.kv_cache_precision, None),
+            ("--new-tokens", args.new_tokens, 0), ("--lift", args.lift, "graph"),
+            ("--print-after-all", args.print_after_all, False), ("--shape", args.shape if args.kind == "llm" else [], []),
+        ) if value != default
+    ]  # fmt: skip
+    if given:
+        raise UsageError(f"{', '.join(given)}: not for --kind {args.kind} (it takes --device, --allocator and, for vlm, --shape)")
+    options = {"device": args.device, "allocator": args.allocator}
+    if args.shape:
+        options["shapes"] = parse_shapes(args.shape)
+    return options
+
+
+def _print_json(data: dict) -> None:
+    print(json.dumps(data, indent=2))
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
+    from ovmem.budget import format_limit, max_seq_len
+    from ovmem.report import MemoryReport
+    from ovmem.sweeps import format_sweep, sweep
+
+    path = _path(args)
+    if args.kind == "model":
+        if args.image is not None or args.vision_seq is not None:
+            raise UsageError("--image, --vision-seq: only with --kind vlm")
+        options = _analysis_options(args)
+    else:
+        if path is None:
+            raise UsageError(f"--kind {args.kind}: give the export folder")
+        options = _pipeline_kind_options(args)
+    if args.plot:  # before the analyses: a missing matplotlib, a bad name or a pipeline fail at once
+        from ovmem.plot import check_plot_path
+
+        check_plot_path(args.plot)
+        if args.kind == "vlm":
+            raise UsageError("--plot draws a model's sweep (--kind model or llm), not a VLM pipeline's")
+    model, name = _model(path), DEMO_NAME if path is None else None
+    variables = {"image": args.image, "vision_sequence": args.vision_seq, "kind": args.kind, "name": name}
+    result = sweep(model, args.seq_len, reuse_shapes=not args.relift, progress=_progress("ovmem sweep", args),
+                   **variables, **options)  # fmt: skip
+    answer = None
+    if args.budget is not None:
+        answer = max_seq_len(model, args.budget, reuse_shapes=not args.relift, progress=_progress("ovmem budget", args),
+                             **variables, **options)  # fmt: skip
+    if args.json:
+        _print_json({**result.to_dict(), **({"budget": answer.to_dict()} if answer else {})})
+    else:
+        print(format_sweep(result, args.budget))
+        if answer:
+            print(format_limit(answer))
+    if args.plot:
+        if not all(isinstance(p.report, MemoryReport) for p in result.points):
+            raise UsageError("--plot draws a model's sweep, not a VLM pipeline's")
+        try:
+            from ovmem.plot import plot_sweep
+        except ImportError:  # the timeline plots are another change's; say so rather than fail obscurely
+            raise UsageError("--plot: this build has no sweep plots (ovmem.plot.plot_sweep)") from None
+        plot_sweep(result.pairs(), args.plot, title=f"{result.model}: memory against the sequence length")
+        print(f"ovmem: wrote {args.plot}", file=sys.stderr)
+    return 0
+
+
+def _reject_explain(args: argparse.Namespace) -> None:
+    given = [flag for flag, value in (("--explain", getattr(args, "explain", None)), ("--plot", getattr(args, "plot", None)))
+             if value is not None]  # fmt: skip
+    if given:
+        raise UsageError(f"{', '.join(given)}: not with --budget (they explain one analysis; drop --budget)")
+
+
+def _run_budget(args: argparse.Namespace) -> int:
+    from ovmem.budget import fits, format_fit, format_limit, max_seq_len
+
+    _reject_explain(args)
+    path = _path(args)
+    options = {**_analysis_options(args), "name": DEMO_NAME if path is None else None}
+    if isinstance(args.seq_len, _Unset):
+        answer = max_seq_len(_model(path), args.budget, progress=_progress("ovmem budget", args), **options)
+        return _print_answer(args, answer, format_limit)
+    return _print_answer(args, fits(_model(path), args.budget, seq_len=int(args.seq_len), **options), format_fit)
+
+
+def _print_answer(args: argparse.Namespace, answer, formatter) -> int:
+    """A budget answer as JSON or as text; the exit code."""
+    if args.json:
+        _print_json(answer.to_dict())
+    else:
+        print(formatter(answer))
+    return 0
+
+
+def _run_classic_budget(args: argparse.Namespace) -> int:
+    from ovmem.budget import fits, format_fit, format_limit, max_seq_len
+    from ovmem.ir.specialize import parse_shapes
+
+    _reject_explain(args)
+    options = {"device": args.device, "allocator": args.allocator, "kind": args.command}
+    if args.command == "vlm":
+        options.update(image=args.image, vision_sequence=args.seq)
+        if args.shape:
+            options["shapes"] = parse_shapes(args.shape)
+        length = None if isinstance(args.prompt_tokens, _Unset) else int(args.prompt_tokens)
+    else:
+        length = args.seq
+    if length is None:
+        return _print_answer(args, max_seq_len(args.path, args.budget, progress=_progress("ovmem budget"), **options), format_limit)
+    return _print_answer(args, fits(args.path, args.budget, seq_len=length, **options), format_fit)
+
+
+def _run_whatif(args: argparse.Namespace) -> int:
+    from ovmem.scenarios import format_whatif, whatif
+
+    path = _path(args)
+    result = whatif(
+        _model(path), args.vs, seq_len=int(args.seq_len), progress=_progress("ovmem whatif", args),
+        name=DEMO_NAME if path is None else None, **_analysis_options(args),
+    )  # fmt: skip
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(format_whatif(result))
     return 0
 
 
@@ -390,6 +714,8 @@ _COMMANDS = {
     "llm": _run_classic,
     "vit": _run_classic,
     "vlm": _run_classic,
+    "sweep": _run_sweep,
+    "whatif": _run_whatif,
 }
 
 

@@ -129,8 +129,10 @@ class Measurement:
     """:data:`REPORTED_PROPERTIES` of the compiled model, as strings (missing ones left out)."""
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data (bytes, seconds)."""
-        data = attrs.asdict(self)
+        """Plain JSON-ready data (bytes, seconds), versioned by ``schema_version``."""
+        from ovmem.report import SCHEMA_VERSION  # here: the child process imports nothing of ovmem
+
+        data = {"schema_version": SCHEMA_VERSION, **attrs.asdict(self)}
         data["inputs"] = {k: list(v) for k, v in self.inputs.items()}
         return data
 

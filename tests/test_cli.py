@@ -198,7 +198,9 @@ def test_measure_command_runs_the_model(capsys):
 def test_validate_puts_estimate_and_measurement_side_by_side(capsys):
     code, out, err = run(capsys, "validate", str(ROOT / "tests/fixtures/tiny-qwen2-f16"), "--seq-len", "16", "64", "--json")
     assert code == 0, err
-    points = json.loads(out)
+    data = json.loads(out)
+    assert data["schema_version"] == 1
+    points = data["points"]
     assert [p["seq_len"] for p in points] == [16, 64]
     for p in points:
         estimate, measured = p["estimate"]["total_bytes"], p["measurement"]["peak_rss_bytes"]

@@ -137,8 +137,10 @@ class PipelineMeasurement:
         return max(self.phases.items(), key=lambda item: item[1].peak_rss_bytes)[0]
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data (bytes, seconds)."""
-        data = attrs.asdict(self)
+        """Plain JSON-ready data (bytes, seconds), versioned by ``schema_version``."""
+        from ovmem.report import SCHEMA_VERSION  # here: the child process imports nothing of ovmem
+
+        data = {"schema_version": SCHEMA_VERSION, **attrs.asdict(self)}
         data["parts"] = list(self.parts)
         data["runs"] = [
             {**attrs.asdict(r), "inputs": {k: list(v) for k, v in r.inputs.items()}, "output": list(r.output)}

@@ -34,7 +34,7 @@ from ovmem.devices import get_device
 from ovmem.errors import UsageError
 from ovmem.ir.core import Graph
 from ovmem.ir.lift import read_model
-from ovmem.report import NOT_VALIDATED, MemoryReport
+from ovmem.report import NOT_VALIDATED, SCHEMA_VERSION, MemoryReport
 from ovmem.vlm.layout import Part, detect_layout
 from ovmem.vlm.vision import VisionPlan, image_sequence, plan_vision
 
@@ -108,6 +108,7 @@ class PipelineReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "schema_version": SCHEMA_VERSION,
             "model": self.model,
             "model_type": self.model_type,
             "device": self.device,
