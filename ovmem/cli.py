@@ -519,7 +519,10 @@ def _add_sweep_parsers(sub) -> None:
         help="256:32768:x2 (doubling), 256:4096:+256 (steps) or 256,1024,4096; --kind vlm: prompt tokens",
     )  # fmt: skip
     s.add_argument("--allocator", default=None, help="temporary-memory planner, NAME or NAME{option=value}")
-    s.add_argument("--kind", choices=("model", "llm", "vlm"), default="model", help="what to analyse (default: the model)")
+    s.add_argument(
+        "--kind", choices=("auto", "model", "llm", "vlm"), default="auto",
+        help="what to analyse (default: vlm for a VLM export folder, else the model)",
+    )  # fmt: skip
     s.add_argument("--image", type=_image_size, default=None, metavar="WxH", help="--kind vlm: the image")
     s.add_argument("--vision-seq", type=_positive_int, default=None, metavar="N", help="--kind vlm: patches instead")
     _add_budget_option(s, "also the longest length that fits in SIZE")
@@ -602,6 +605,10 @@ def _run_sweep(args: argparse.Namespace) -> int:
     from ovmem.sweeps import format_sweep, sweep
 
     path = _path(args)
+    if args.kind == "auto":
+        from ovmem.vlm import detect_layout
+
+        args.kind = "vlm" if path is not None and detect_layout(path).is_vlm else "model"
     if args.kind == "model":
         if args.image is not None or args.vision_seq is not None:
             raise UsageError("--image, --vision-seq: only with --kind vlm")
