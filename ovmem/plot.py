@@ -200,11 +200,22 @@ SWEEP_SERIES = (
 """``(color key, label, bytes of a report)`` of each line :func:`plot_sweep` draws (all-zero ones left out)."""
 
 
+def _sweep_series(report: Any) -> list[tuple[str | None, str, int]]:
+    """``(color key, label, bytes)`` of each line: a model's parts, or a VLM pipeline's weights, what
+    each sub-model keeps, and the runtime."""
+    if isinstance(report, MemoryReport):
+        return [(key, label, value(report)) for key, label, value in SWEEP_SERIES]
+    held = [(None, f"{role.replace('_', ' ')} (kept)", n) for role, n in report.held().items()]
+    return [("total", "total", report.total_bytes), ("weights", "weights", report.weights()), *held,
+            ("device", "runtime", report.runtime_bytes)]  # fmt: skip
+
+
 def plot_sweep(
-    points: Sequence[tuple[int, MemoryReport]], path: str | os.PathLike[str] | None = None, *, title: str | None = None
+    points: Sequence[tuple[int, Any]], path: str | os.PathLike[str] | None = None, *, title: str | None = None
 ) -> Any:
     """Each part of the memory, and the total, against the sequence length (log2 axis); ``points``
-    are ``(seq_len, report)`` pairs. Returns the Figure and saves it when given ``path``.
+    are ``(seq_len, report)`` pairs — :class:`~ovmem.report.MemoryReport` or, for a VLM sweep over
+    the prompt, :class:`~ovmem.vlm.PipelineReport`. Returns the Figure and saves it when given ``path``.
 
     Raises:
         UsageError: matplotlib is missing, ``path`` has no known suffix, or ``points`` is empty.
@@ -221,11 +232,14 @@ def plot_sweep(
     scale, unit = _unit(max(r.total_bytes for _, r in points) or 1)
     fig = Figure(figsize=(8, 5), layout="constrained")
     ax = fig.subplots()
-    for key, label, value in SWEEP_SERIES:
-        ys = [value(r) for _, r in points]
-        if any(ys):
-            ax.plot(seqs, [y / scale for y in ys], marker="o", markersize=3, label=label, color=COLORS[key],
-                    linewidth=2 if key == "total" else 1.2)  # fmt: skip
+    lines: dict[str, tuple[str | None, list[int]]] = {}
+    for _, report in points:
+        for key, label, nbytes in _sweep_series(report):
+            lines.setdefault(label, (key, []))[1].append(nbytes)
+    for label, (key, ys) in lines.items():
+        if any(ys) and len(ys) == len(seqs):
+            ax.plot(seqs, [y / scale for y in ys], marker="o", markersize=3, label=label,
+                    color=COLORS.get(key) if key else None, linewidth=2 if key == "total" else 1.2)  # fmt: skip
     ax.set_xscale("log", base=2)
     ax.set_xticks(seqs, labels=[str(s) for s in seqs])
     ax.minorticks_off()
@@ -234,7 +248,12 @@ def plot_sweep(
     ax.grid(True, linewidth=0.4, alpha=0.6)
     ax.legend(fontsize=8)
     first = points[0][1]
-    fig.suptitle(title or f"{first.model}: batch {first.batch}, past {first.past_len} | device {first.device}", fontsize=10)
+    if isinstance(first, MemoryReport):
+        default_title = f"{first.model}: batch {first.batch}, past {first.past_len} | device {first.device}"
+    else:
+        default_title = f"{first.model}: image of {first.vision_sequence} patches | device {first.device}"
+        ax.set_xlabel("prompt tokens next to the image")
+    fig.suptitle(title or default_title, fontsize=10)
     if path is not None:
         _save(fig, path)
     return fig

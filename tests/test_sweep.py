@@ -131,9 +131,12 @@ def test_cli_sweep_plot(capsys, tmp_path):
     target = tmp_path / "sweep.svg"
     assert main(["sweep", str(FIXTURES / "tiny-qwen2-f16"), "--seq-len", "64:256:x2", "--plot", str(target)]) == 0
     assert target.read_text().lstrip().startswith("<?xml")
-    assert main(["sweep", str(FIXTURES / "tiny-llava-f16"), "--kind", "vlm", "--image", "336x336", "--seq-len", "1,2",
-                 "--plot", str(target)]) == 2  # fmt: skip
-    assert "not a VLM pipeline" in capsys.readouterr().err
+    # a VLM export sweeps its prompt: each sub-model's kept memory is a line
+    vlm = tmp_path / "vlm.svg"
+    assert main(["sweep", str(FIXTURES / "tiny-llava-f16"), "--image", "336x336", "--seq-len", "1,2",
+                 "--plot", str(vlm)]) == 0  # fmt: skip
+    svg = vlm.read_text()
+    assert "language (kept)" in svg and "vision embeddings (kept)" in svg and "prompt tokens" in svg
 
 
 @pytest.mark.parametrize(
