@@ -163,7 +163,8 @@ class LengthStudy:
         return detect_layout(model).is_vlm
 
     def _init_model(self, model: Any, name: str | None) -> None:
-        self._runtime = self.options.get("lift_from", "graph") == "runtime"
+        # a runtime lift compiles each length, and genai changes the model before lifting: no template
+        self._runtime = self.options.get("lift_from", "graph") == "runtime" or self.options.get("runtime") == "genai"
         self._path = model
         if not self._runtime:  # a runtime lift compiles each length: nothing to reuse
             self._source = ModelSource(model)

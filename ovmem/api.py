@@ -12,6 +12,7 @@ import openvino as ov
 from ovmem.alloc import Allocator, parse_allocator
 from ovmem.devices import get_device
 from ovmem.errors import UsageError
+from ovmem.genai import GENAI_LIBRARY_BYTES, check_runtime, lift_genai
 from ovmem.ir import Graph, lift
 from ovmem.ir.lift_runtime import lift_runtime
 from ovmem.passes import Instrument, Pass, Pipeline, parse_pipeline
@@ -29,7 +30,9 @@ DEFAULT_ALLOCATOR = "greedy-by-size"
 INFERENCE_PRECISIONS = ("bf16", "f16", "f32")
 """What ``inference_precision`` (``--inference-precision``) takes: the CPU plugin's activation types."""
 
-PIPELINE_OPTIONS = ("passes", "instruments", "kv_cache_precision", "new_tokens", "inference_precision", "threads", "disable")
+PIPELINE_OPTIONS = (
+    "passes", "instruments", "kv_cache_precision", "new_tokens", "inference_precision", "threads", "disable", "runtime"
+)
 """:func:`analyze`'s keywords that make the pass pipeline (:func:`build_pipeline` takes them)."""
 
 
@@ -39,11 +42,17 @@ def lift_model(
     lift_from: Literal["graph", "runtime"] = "graph",
     device: str = "generic",
     properties: Mapping[str, Any] | None = None,
+    runtime: str = "ov",
     **sizes: Any,
 ) -> Graph:
     """The graph to analyse: the model as exported (``graph``), or as ``device``'s plugin compiled
     it (``runtime``: :func:`~ovmem.ir.lift_runtime.lift_runtime`, with ``properties`` for
-    ``compile_model``). ``sizes``: ``seq_len``, ``batch``, ``past_len``, ``shapes``."""
+    ``compile_model``). ``sizes``: ``seq_len``, ``batch``, ``past_len``, ``shapes``.
+    ``runtime="genai"`` lifts the model as openvino.genai changes it (:func:`ovmem.genai.lift_genai`)."""
+    if check_runtime(runtime) == "genai":
+        if lift_from != "graph":
+            raise UsageError("--runtime genai analyses the exported graph as genai changes it; not with --lift runtime")
+        return lift_genai(model, **sizes)
     if lift_from == "graph":
         return lift(model, **sizes)
     if lift_from != "runtime":
@@ -72,6 +81,7 @@ def analyze(
     inference_precision: str | None = None,
     threads: int | None = None,
     disable: Sequence[str] = (),
+    runtime: str = "ov",
     progress: Progress | None = None,
 ) -> MemoryReport:
     """Lift ``model`` at the given sizes, run the passes, plan the temporaries, report.
@@ -93,18 +103,22 @@ def analyze(
             and ``threads`` add theirs).
         kv_cache_precision, new_tokens, inference_precision, threads, disable: change the passes as
             the command's options of the same names do (:func:`configure_pipeline`).
+        runtime: ``ov`` (the compiled model as given, as optimum-intel runs it) or ``genai``
+            (openvino.genai's LLMPipeline: the graph changed as genai compiles it, the paged KV
+            cache, the PagedAttention scratch, genai's library; :mod:`ovmem.genai`).
         progress: told what runs, and closed at the end (``ovmem analyze`` shows it on a terminal).
     """
     pipeline = build_pipeline(
         device, passes, lift_from=lift_from, instruments=instruments, kv_cache_precision=kv_cache_precision,
         new_tokens=new_tokens, inference_precision=inference_precision, threads=threads, disable=disable,
+        runtime=runtime,
     )  # fmt: skip
     try:
         if progress is not None:
             progress.status(f"lifting {_describe(model)} at seq_len {seq_len}", force=True)
         graph = lift_model(
             model, lift_from=lift_from, device=device, seq_len=seq_len, batch=batch, past_len=past_len, shapes=shapes,
-            properties=runtime_properties(properties, inference_precision, threads),
+            properties=runtime_properties(properties, inference_precision, threads), runtime=runtime,
         )  # fmt: skip
         return analyze_graph(graph, pipeline, device=device, allocator=allocator, progress=progress)
     finally:
@@ -133,7 +147,10 @@ def analyze_graph(
         allocator = parse_allocator(allocator)
     if progress is not None:
         progress.status(f"planning with {allocator}")
-    return plan_memory(graph, allocator, passes=str(pipeline), device=target.name, runtime_bytes=target.runtime_bytes)
+    runtime_bytes = target.runtime_bytes
+    if graph.meta.get("runtime") == "genai" and runtime_bytes:  # a device that counts its runtime's code
+        runtime_bytes += GENAI_LIBRARY_BYTES
+    return plan_memory(graph, allocator, passes=str(pipeline), device=target.name, runtime_bytes=runtime_bytes)
 
 
 def build_pipeline(
@@ -147,6 +164,7 @@ def build_pipeline(
     inference_precision: str | None = None,
     threads: int | None = None,
     disable: Sequence[str] = (),
+    runtime: str = "ov",
 ) -> Pipeline:
     """The pipeline :func:`analyze` runs: ``passes`` (default: the device's for ``lift_from``) with
     ``instruments``, changed by :func:`configure_pipeline`."""
@@ -160,7 +178,7 @@ def build_pipeline(
         pipeline = Pipeline(passes, instruments=instruments)
     return configure_pipeline(
         pipeline, kv_cache_precision=kv_cache_precision, new_tokens=new_tokens,
-        inference_precision=inference_precision, threads=threads, disable=disable,
+        inference_precision=inference_precision, threads=threads, disable=disable, runtime=runtime,
     )  # fmt: skip
 
 
@@ -172,6 +190,7 @@ def configure_pipeline(
     inference_precision: str | None = None,
     threads: int | None = None,
     disable: Sequence[str] = (),
+    runtime: str = "ov",
 ) -> Pipeline:
     """``pipeline`` with the options the commands take applied to its passes (``None``: unchanged).
 
@@ -183,6 +202,8 @@ def configure_pipeline(
             follows it where its MLP rule is ``auto`` (the rule runs before ``cpu-runtime``).
         threads: ``cpu-scratch``'s inference threads.
         disable: passes to drop or rules to switch off (``"fuse"``, ``"inplace.view"``; :func:`disable`).
+        runtime: ``genai`` switches any device's pipeline to openvino.genai's memory model:
+            ``states{layout=paged}`` and ``cpu-scratch{attention=pa}`` (``ov``: unchanged).
     """
     from ovmem.passes import CpuRuntime, CpuScratch, States
     from ovmem.passes import disable as disable_passes
@@ -202,6 +223,8 @@ def configure_pipeline(
         states["new_tokens"] = new_tokens
     if kv_cache_precision:
         states["precision"] = kv_cache_precision
+    if check_runtime(runtime) == "genai":
+        states["layout"] = "paged"
     passes = [attrs.evolve(p, **states) if isinstance(p, States) and states else p for p in pipeline.passes]
     if inference_precision:
         mlp = "on" if host_fuses_mlp(inference_precision) else "off"
@@ -213,6 +236,8 @@ def configure_pipeline(
         ]  # fmt: skip
     if threads:
         passes = [attrs.evolve(p, threads=threads) if isinstance(p, CpuScratch) else p for p in passes]
+    if runtime == "genai":
+        passes = [attrs.evolve(p, attention="pa") if isinstance(p, CpuScratch) else p for p in passes]
     return disable_passes(attrs.evolve(pipeline, passes=passes), list(disable))
 
 

@@ -38,6 +38,14 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _runtime(text: str) -> str:
+    from ovmem.genai import RUNTIMES
+
+    if text not in RUNTIMES:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(RUNTIMES)}, got {text!r}")
+    return text
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -88,6 +96,11 @@ def _add_model_options(p: argparse.ArgumentParser, *, with_path: bool = True) ->
         help="analyse the model as exported (graph) or as the device's plugin compiled it (runtime; --device CPU)",
     )  # fmt: skip
     p.add_argument("--print-after-all", action="store_true", help="print the IR after every pass (stderr)")
+    p.add_argument(
+        "--runtime", type=_runtime, default="ov", metavar="{ov,genai}",
+        help="ov: the compiled model as given, as optimum-intel runs it (default); genai: openvino.genai's "
+        "LLMPipeline (last-token LM head, no attention mask, paged KV cache; --new-tokens = max_new_tokens)",
+    )  # fmt: skip
 
 
 def _add_explain_options(p: argparse.ArgumentParser, explain_help: str) -> None:
@@ -172,6 +185,13 @@ def _build_parser() -> argparse.ArgumentParser:
         if name == "vlm":
             c.add_argument("--prompt-tokens", type=_non_negative_int, default=0, help="text tokens next to the image (default 0)")
         c.add_argument("--device", default="generic", help="what to model: generic, CPU or GPU")
+        if name == "llm":
+            c.add_argument(
+                "--runtime", type=_runtime, default=None, metavar="{ov,genai}",
+                help="who runs the model: genai (openvino.genai's LLMPipeline, the default) or ov (the compiled "
+                "model as optimum-intel runs it); a VLM export is analysed as ov",
+            )  # fmt: skip
+            c.add_argument("--new-tokens", type=_non_negative_int, default=0, help="tokens generated (KV cache; default 0)")
         c.add_argument("--allocator", default=None, help="temporary-memory planner, NAME or NAME{option=value}")
         c.add_argument("--json", action="store_true", help="print one JSON object (bytes) instead of the lines")
         _add_explain_options(c, "explain the peak of the sub-model with the largest working memory: N tensors and the layers")
@@ -207,12 +227,17 @@ def _run_classic(args: argparse.Namespace) -> int:
             raise UsageError("llm: give the sequence length (tokens)")
         layout = detect_layout(args.path)
         if layout.is_vlm:  # a text-only prompt through the embeddings and the language model
+            if args.runtime == "genai":
+                raise UsageError("llm --runtime genai: not modelled for a VLM export yet; use --runtime ov")
             report = analyze_pipeline(args.path, prompt_tokens=args.seq, stages=("embeddings", "language"),
                                       device=args.device, allocator=args.allocator)  # fmt: skip
         else:
             import ovmem
 
-            report = ovmem.analyze(layout.parts[0].xml, seq_len=args.seq, device=args.device, allocator=args.allocator)
+            report = ovmem.analyze(
+                layout.parts[0].xml, seq_len=args.seq, device=args.device, allocator=args.allocator,
+                runtime=args.runtime or "genai", new_tokens=args.new_tokens or None,
+            )  # fmt: skip
         lines = llm_lines_of(report)
     else:
         stages = ("vision",) if args.command == "vit" else ("vision", "embeddings", "language", "other")
@@ -294,6 +319,7 @@ def _pipeline_options(args: argparse.Namespace) -> dict:
         "inference_precision": args.inference_precision,
         "threads": args.threads,
         "disable": tuple(args.disable),
+        "runtime": args.runtime,
     }
 
 
@@ -315,6 +341,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
         allocator=args.allocator,
         lift_from=args.lift,
         properties=_properties(args),
+        runtime=args.runtime,
         progress=_progress("ovmem analyze", args),
     )
     if _path(args) is None:
@@ -351,6 +378,7 @@ def _lift(args: argparse.Namespace):
         lift_from=args.lift,
         device=args.device,
         properties=_properties(args),
+        runtime=args.runtime,
         seq_len=args.seq_len,
         batch=args.batch,
         past_len=args.past_len,
@@ -583,7 +611,7 @@ def _pipeline_kind_options(args: argparse.Namespace) -> dict:
             ("--batch", args.batch, 1), ("--past-len", args.past_len, 0), ("--passes", args.passes, None),
             ("--disable", args.disable, []), ("--inference-precision", args.inference_precision, None),
             ("--threads", args.threads, None), ("--kv-cache-precision", args.kv_cache_precision, None),
-            ("--new-tokens", args.new_tokens, 0), ("--lift", args.lift, "graph"),
+            ("--new-tokens", args.new_tokens, 0), ("--lift", args.lift, "graph"), ("--runtime", args.runtime, "ov"),
             ("--print-after-all", args.print_after_all, False), ("--shape", args.shape if args.kind == "llm" else [], []),
         ) if value != default
     ]  # fmt: skip
@@ -673,9 +701,14 @@ def _print_answer(args: argparse.Namespace, answer, formatter) -> int:
 def _run_classic_budget(args: argparse.Namespace) -> int:
     from ovmem.budget import fits, format_fit, format_limit, max_seq_len
     from ovmem.ir.specialize import parse_shapes
+    from ovmem.vlm import detect_layout
 
     _reject_explain(args)
     options = {"device": args.device, "allocator": args.allocator, "kind": args.command}
+    if args.command == "llm" and (args.runtime or "genai") == "genai" and not detect_layout(args.path).is_vlm:
+        options.update(runtime="genai", new_tokens=args.new_tokens or None)
+    elif args.command == "llm" and args.new_tokens:
+        options["new_tokens"] = args.new_tokens
     if args.command == "vlm":
         options.update(image=args.image, vision_sequence=args.seq)
         if args.shape:

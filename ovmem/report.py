@@ -89,6 +89,9 @@ class MemoryReport:
     """``scratch_bytes`` by kernel (``fc``, ``sdpa``)."""
     device_note: str = ""
     """What the device model is and where its memory lives, when the device says (GPU: modelled)."""
+    runtime: str = "ov"
+    """Who runs the model: ``ov`` (the compiled model as given) or ``genai`` (openvino.genai's
+    LLMPipeline, :mod:`ovmem.genai`)."""
     plan: Plan | None = attrs.field(default=None, eq=False, repr=False)
     """The allocator's plan for the intermediate buffers (request ids index ``temp_requests``)."""
     graph: Graph | None = attrs.field(default=None, eq=False, repr=False)
@@ -112,6 +115,7 @@ class MemoryReport:
             "batch": self.batch,
             "past_len": self.past_len,
             "device": self.device,
+            "runtime": self.runtime,
             "allocator": self.allocator,
             "passes": self.passes,
             "lift": self.lift,
@@ -214,6 +218,7 @@ def plan_memory(
         warnings=tuple(warnings),
         validated=target.validated if target else True,
         device_note=target.note if target else "",
+        runtime=graph.meta.get("runtime", "ov"),
         plan=plan,
         graph=graph,
     )
@@ -234,13 +239,19 @@ def format_report(report: MemoryReport) -> str:
     ]
     head = (
         f"{report.model}: seq_len {report.seq_len}, batch {report.batch}, past {report.past_len}"
-        f" | device {report.device}{' (runtime graph)' if report.lift == 'runtime' else ''} | allocator {report.allocator}"
+        f" | device {report.device}{' (runtime graph)' if report.lift == 'runtime' else ''} | runtime {report.runtime}"
+        f" | allocator {report.allocator}"
     )
     if report.scratch_bytes:
         detail = ", ".join(f"{name} {format_bytes(n)}" for name, n in report.scratch.items())
         rows.append(("kernel scratch", report.scratch_bytes, f"shared by the kernels for the run: {detail}"))
     if report.runtime_bytes:
-        rows.append(("runtime", report.runtime_bytes, f"the {report.device} plugin's own code and threads"))
+        note = f"the {report.device} plugin's own code and threads"
+        if report.runtime == "genai":
+            from ovmem.genai import GENAI_LIBRARY_BYTES
+
+            note += f", openvino.genai's library {format_bytes(GENAI_LIBRARY_BYTES)} (measured)"
+        rows.append(("runtime", report.runtime_bytes, note))
     lines = [head]
     tag = "" if report.validated else NOT_VALIDATED
     if tag or report.device_note:

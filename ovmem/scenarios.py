@@ -169,7 +169,7 @@ def whatif(
     templates: dict[Any, ShapeTemplate] = {}
 
     def run(opts: dict[str, Any]) -> MemoryReport:
-        if opts.get("lift_from", "graph") != "graph":
+        if opts.get("lift_from", "graph") != "graph" or opts.get("runtime", "ov") == "genai":  # no shared lift
             report = analyze(model, **opts)
             return report if report.model == name else attrs.evolve(report, model=name)
         sizes = {k: opts[k] for k in _LIFT_KEYS if k in opts}

@@ -85,6 +85,8 @@ DEFS: dict[str, Schema] = {
             "batch": (_INT, "batch size"),
             "past_len": (_INT, "tokens already in the KV cache"),
             "device": (_STR, "generic, CPU or GPU"),
+            "runtime": (_enum("ov", "genai"), "who runs the model: `ov` (the compiled model as given, as optimum-intel "
+                        "runs it) or `genai` (openvino.genai's LLMPipeline: last-token LM head, no mask, paged KV cache)"),
             "allocator": (_STR, "the temporaries' planner, with its options"),
             "passes": (_STR, "the pass pipeline that ran"),
             "lift": (_enum("graph", "runtime"), "the model as exported, or the plugin's compiled graph"),

@@ -111,7 +111,7 @@ def test_cli_budget(capsys):
     out = capsys.readouterr().out
     assert "longest seq_len that fits:" in out and "the wall: temp peak" in out
     longest = int(out.split("longest seq_len that fits: ")[1].split()[0])
-    assert main(["llm", folder, "--budget", "20MiB", "--json"]) == 0  # the classic command: the same answer
+    assert main(["llm", folder, "--budget", "20MiB", "--json", "--runtime", "ov"]) == 0  # the classic command: the same answer
     data = json.loads(capsys.readouterr().out)
     assert data["kind"] == "llm" and data["length"] == longest and errors(data, schema_for("budget-limit")) == []
     assert main(["analyze", folder, "--budget", "20MiB", "--seq-len", "4096", "--json"]) == 0

@@ -22,6 +22,14 @@ the pages they touch (``docs/cpu-plugin-notes.md`` section 10):
      one-token step uses another kernel; its cache was filled by a prefill whose buffers stay:
      with ``seq_len`` 1 the prefill of the ``past_len`` cached tokens is counted.
 
+  3. ``pa`` (``attention=pa``, the ``genai`` runtime: the model compiled after
+     ``SDPAToPagedAttention``, ``docs/genai-notes.md`` rule 6): each ``PagedAttention`` node has
+     its own executor (``MHAHelper::init`` in ``executor_pa.cpp``) with grow-only f32 buffers
+     ``_weight [threads, H, 32, rnd_up(kv_len, 32)]`` and ``_output [threads, 32, H, D]``, where
+     kv_len is the context at the prefill (``past + seq``). The ``sdpa`` rule does not apply then.
+     ``pa_nodes`` says how many nodes' buffers are resident together: ``all`` (one per attention
+     layer) or ``one`` (the largest).
+
 ``threads`` (0: the plugin's default on this host, ``INFERENCE_NUM_THREADS`` of a compiled model)
 is the number of inference threads.
 
@@ -33,6 +41,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Literal
 
 import attrs
 
@@ -79,6 +88,15 @@ def _fc_scratch(node: Node, precision: str, threads: int) -> int:
     return math.prod(out.type.shape) * 4 if k > BRGEMM_MAX_K and n >= WIDE_N else 0
 
 
+def _pa_scratch(node: Node, threads: int, keys: int) -> int:
+    q = node.inputs[0].type.shape
+    if len(q) != 4:
+        return 0
+    heads, head_size = q[1], max(q[3], node.inputs[2].type.shape[-1] if node.inputs[2].type.shape else 0)
+    kv_len = -(-keys // SDPA_BLOCK) * SDPA_BLOCK
+    return threads * heads * SDPA_BLOCK * kv_len * 4 + threads * SDPA_BLOCK * heads * head_size * 4
+
+
 def _sdpa_scratch(node: Node, precision: str, threads: int, queries: int, keys: int, kv_heads: int | None) -> int:
     q, k, v = (value.type.shape for value in node.inputs[:3])
     if len(q) != 4 or len(k) != 4 or len(v) != 4 or queries < 2:
@@ -103,6 +121,10 @@ class CpuScratch(Pass):
     """Rule 1: the FullyConnected scratchpad."""
     sdpa: bool = True
     """Rule 2: the SDPA prefill kernel's buffers."""
+    attention: Literal["sdpa", "pa"] = "sdpa"
+    """Which attention kernel runs: the stateful model's SDPA (rule 2) or genai's PagedAttention (rule 3)."""
+    pa_nodes: Literal["all", "one"] = "one"
+    """Rule 3: every PagedAttention node's buffers resident together, or only the largest."""
 
     def __attrs_post_init__(self) -> None:
         if self.threads < 0:
@@ -120,7 +142,10 @@ class CpuScratch(Pass):
         scratch = {}
         if self.fc:
             scratch["fc"] = max((_fc_scratch(n, precision, threads) for n in graph.nodes), default=0)
-        if self.sdpa:
+        if self.sdpa and self.attention == "pa":
+            pa = [_pa_scratch(n, threads, past + seq) for n in graph.nodes if n.op_type == "ScaledDotProductAttention"]
+            scratch["pa"] = (sum(pa) if self.pa_nodes == "all" else max(pa, default=0)) if pa else 0
+        elif self.sdpa:
             sdpa = [n for n in graph.nodes if n.op_type == "ScaledDotProductAttention" and len(n.inputs) >= 3]
             caches = [s.type.shape[1] for s in graph.states if len(s.type.shape) == 4]
             kv_heads = min(caches) if caches else None

@@ -23,6 +23,18 @@ Rules:
      ``src/plugins/intel_gpu/src/graph/kv_cache.cpp``, ``docs/gpu-plugin-notes.md`` section 5): each
      allocation of the ``i``-th variable holds its length plus ``128 + i % 64`` tokens, and a step
      that overflows it allocates that again for the new length.
+  5. ``layout=paged``: openvino.genai's paged cache (``--runtime genai``, ``docs/genai-notes.md``
+     rules 3-5). Tokens live in blocks of ``block`` tokens (``KVCacheManager``: 32 on CPU), and
+     only the blocks written are resident (the cache tensors are never zeroed; capacity beyond
+     that costs no RSS): ``ceil(T / block)`` blocks with ``T = past + seq + new_tokens - 1`` (the
+     last sampled token is never fed back; ``T = past + seq`` with ``new_tokens`` 0), per sequence
+     of the batch. ``growth`` does not apply.
+  6. Paged block layout per variable (``executor_pa.cpp``; a variable whose id names ``value`` is
+     a value cache, every other one a key cache; the id's last ``key``/``value`` counts), ``Hkv`` heads of ``D`` channels: 16/32-bit
+     ``Hkv·block·D`` elements; quantised keys by channel, ``[Hkv, block + 2·scale/elem, D]``
+     (an f32 scale and zero point per channel per block: 8 extra u8 rows); quantised values by
+     token, ``[Hkv, block, D + 2·scale/elem]`` (f32 scale and zero point before each token's D bytes).
+     u8: ``Hkv·(40·D + 32·(D + 8))`` bytes per block per layer (K + V).
 
 Reads: ``graph.states``, ``graph.meta["rt_info"]``, ``graph.meta["past_len"]``/``["seq_len"]``.
 Writes: the state key ``state_bytes`` (:data:`STATE_BYTES`) and ``state_precision`` on every state.
@@ -42,12 +54,13 @@ from ovmem.ir.types import ELEMENT_BITS
 from ovmem.passes.base import Pass, PassResult
 from ovmem.passes.registry import register_pass
 
-__all__ = ["KV_PRECISIONS", "STATE_BYTES", "STATE_PRECISION", "States", "state_bytes"]
+__all__ = ["KV_PRECISIONS", "PAGED_BLOCK", "STATE_BYTES", "STATE_PRECISION", "States", "paged_state_bytes", "state_bytes"]
 
 KV_PRECISIONS = ("f32", "f16", "bf16", "u8", "i8", "u4")
 QUANTIZED = frozenset({"u8", "i8", "u4"})
 SCALE_BYTES = 4  # f32 scale and f32 zero point per group
 CHUNK_TOKENS, CHUNK_SPREAD = 128, 64  # growth=chunk: 128 + i % 64 spare tokens (the GPU plugin)
+PAGED_BLOCK = 32  # openvino.genai's KV block on CPU (``cpu_block_size`` in kv_cache_manager.hpp)
 
 STATE_BYTES: MetaKey[int] = MetaKey("state_bytes", int, "Bytes the runtime holds for the variable (with overhead).")
 STATE_PRECISION: MetaKey[str] = MetaKey("state_precision", str, "Element type the runtime stores the variable in.")
@@ -70,6 +83,30 @@ def state_bytes(state: State, tokens: int, precision: str, group_size: int = 0, 
     return data + (elements // max(channels, 1)) * groups * 2 * scale_bytes
 
 
+def _is_value_cache(state: State) -> bool:
+    """A value cache: its id's last ``key``/``value`` is ``value`` (``past_key_values.0.valuepresent.0.value``)."""
+    name = state.variable_id.lower()
+    return name.rfind("value") > name.rfind("key") + 2  # "key" inside "past_key_values" comes first
+
+
+def paged_state_bytes(state: State, tokens: int, precision: str, block: int = PAGED_BLOCK, scale_bytes: int = SCALE_BYTES) -> int:
+    """Bytes of the blocks genai's paged cache has written for ``state`` holding ``tokens`` tokens
+    per sequence (rules 5 and 6); ``state`` is ``[batch, heads, seq, head_size]``."""
+    shape = list(state.type.shape)
+    if len(shape) != 4 or tokens <= 0:
+        return state_bytes(state, tokens, precision, 0, scale_bytes) if tokens > 0 else 0
+    batch, heads, head_size = shape[0], shape[1], shape[3]
+    blocks = -(-tokens // block)
+    bits = ELEMENT_BITS[precision]
+    if precision not in QUANTIZED:
+        per_block = -(-heads * block * head_size * bits // 8)
+    elif _is_value_cache(state):  # by token: scale + zero point in front of each token
+        per_block = heads * block * (-(-head_size * bits // 8) + 2 * scale_bytes)
+    else:  # keys by channel: a scale and a zero point per channel per block
+        per_block = heads * head_size * (-(-block * bits // 8) + 2 * scale_bytes)
+    return batch * blocks * per_block
+
+
 @register_pass
 @attrs.frozen
 class States(Pass):
@@ -88,10 +125,16 @@ class States(Pass):
     """Rule 4: capacity = the tokens held, the CPU plugin's doubling, or the GPU plugin's chunks."""
     scale_precision: Literal["f32", "f16"] = "f32"
     """Rule 3: the element type of each scale and zero point of a quantised cache."""
+    layout: Literal["contiguous", "paged"] = "contiguous"
+    """Rules 5-6: one buffer per variable (the stateful model) or openvino.genai's paged blocks."""
+    block: int = PAGED_BLOCK
+    """Rule 5: tokens per block of the paged cache (genai: 32 on CPU, 16 on GPU)."""
 
     def __attrs_post_init__(self) -> None:
         if self.new_tokens < 0 or self.group_size < 0:
             raise UsageError("states: new_tokens and group_size must be >= 0")
+        if self.block < 1:
+            raise UsageError("states: block must be >= 1")
 
     def _precision(self, graph: Graph, state: State) -> str:
         if self.precision != "auto":
@@ -124,8 +167,12 @@ class States(Pass):
         modified = False
         for index, state in enumerate(graph.states):
             precision = self._precision(graph, state)
-            tokens = self.capacity(past_len, seq_len, index)
-            nbytes = state_bytes(state, tokens, precision, self.group_size, scale_bytes)
+            if self.layout == "paged":  # rule 5: the tokens written, in whole blocks
+                tokens = past_len + seq_len + max(self.new_tokens - 1, 0)
+                nbytes = paged_state_bytes(state, tokens, precision, self.block, scale_bytes)
+            else:
+                tokens = self.capacity(past_len, seq_len, index)
+                nbytes = state_bytes(state, tokens, precision, self.group_size, scale_bytes)
             if STATE_BYTES.get(state, None) != nbytes or STATE_PRECISION.get(state, None) != precision:
                 STATE_BYTES.set(state, nbytes)
                 STATE_PRECISION.set(state, precision)

@@ -1,0 +1,93 @@
+"""``runtime="genai"`` (``--runtime genai``): openvino.genai's LLMPipeline as ovmem models it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openvino as ov
+import pytest
+
+import ovmem
+from ovmem.cli import main
+from ovmem.genai import GENAI_LIBRARY_BYTES, prepare_model
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+QWEN = FIXTURES / "tiny-qwen2-f16"  # vocab 256, 2 layers, 4 query heads, 2 KV heads of 16, KV f16 (rt_info)
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_logits_are_the_last_token_only():
+    ov_report = ovmem.analyze(QWEN, seq_len=64, device="CPU")
+    genai = ovmem.analyze(QWEN, seq_len=64, device="CPU", runtime="genai")
+    assert [v.type.shape for v in genai.graph.outputs][0] == (1, 1, 256)
+    assert [v.type.shape for v in ov_report.graph.outputs][0] == (1, 64, 256)
+    # by hand: input_ids, attention_mask, position_ids [1, 64] i64, beam_idx [1] i32, logits [1, 1, 256] f32
+    assert genai.io_bytes == 3 * 64 * 8 + 4 + 256 * 4
+    assert genai.runtime == "genai" and ov_report.runtime == "ov"
+
+
+def test_mask_chain_is_folded():
+    model = ov.Core().read_model(str(QWEN / "openvino_model.xml"))
+    prepared = prepare_model(model)
+    masks = [op.input_value(3).get_node() for op in prepared.get_ordered_ops() if op.get_type_name() == "ScaledDotProductAttention"]
+    assert masks and all(m.get_type_name() == "Constant" and m.get_output_partial_shape(0).rank.get_length() == 0 for m in masks)
+    assert len(prepared.get_ordered_ops()) < len(model.get_ordered_ops())  # the mask chain is gone ...
+    sdpa = [op for op in model.get_ordered_ops() if op.get_type_name() == "ScaledDotProductAttention"]
+    assert sdpa[0].input_value(3).get_node().get_type_name() != "Constant"  # ... from the clone only
+    graph = ovmem.analyze(QWEN, seq_len=64, runtime="genai").graph
+    assert not any(len(v.type.shape) == 4 and v.type.shape[-2:] == (64, 64) for v in graph.values())  # no [.,.,T,T] mask
+
+
+def test_paged_kv_bytes_by_hand():
+    # f16 (rt_info): blocks of 32 tokens, Hkv·32·D·2 = 2·32·16·2 = 2048 B per block per variable, 4 variables
+    report = ovmem.analyze(QWEN, seq_len=64, device="CPU", runtime="genai", new_tokens=5)
+    assert report.state_bytes == 3 * 4 * 2048  # ceil((64 + 5 - 1) / 32) = 3 blocks (genai-notes rule 4: 24 576 B)
+    assert ovmem.analyze(QWEN, seq_len=64, device="CPU", runtime="genai").state_bytes == 2 * 4 * 2048
+    # u8: keys [Hkv, 32 + 8, D], values [Hkv, 32, D + 8] per block
+    u8 = ovmem.analyze(QWEN, seq_len=64, device="CPU", runtime="genai", new_tokens=5, kv_cache_precision="u8")
+    assert u8.state_bytes == 3 * 2 * (2 * 16 * 40 + 2 * 32 * 24)
+
+
+def test_pa_scratch_and_library():
+    report = ovmem.analyze(QWEN, seq_len=64, device="CPU", runtime="genai", threads=2)
+    # one PagedAttention node's _weight [2, H=4, 32, 64] f32 and _output [2, 32, 4, 16] f32
+    assert report.scratch == {"pa": 2 * 4 * 32 * 64 * 4 + 2 * 32 * 4 * 16 * 4}
+    assert report.runtime_bytes == ovmem.analyze(QWEN, seq_len=64, device="CPU").runtime_bytes + GENAI_LIBRARY_BYTES
+    assert ovmem.analyze(QWEN, seq_len=64, runtime="genai").runtime_bytes == 0  # generic counts no runtime
+
+
+def test_runtime_in_text_and_json(capsys):
+    code, out, err = run(capsys, "analyze", str(QWEN), "--seq-len", "64", "--runtime", "genai", "--explain", "0")
+    assert code == 0, err
+    assert "| runtime genai |" in out.splitlines()[0]
+    code, out, err = run(capsys, "analyze", str(QWEN), "--seq-len", "64", "--json", "--explain", "0")
+    assert code == 0, err
+    assert json.loads(out)["runtime"] == "ov"  # analyze defaults to ov
+
+
+def test_llm_defaults_to_genai(capsys):
+    code, plain, err = run(capsys, "llm", str(QWEN), "64")
+    assert code == 0, err
+    code, out, err = run(capsys, "llm", str(QWEN), "64", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["runtime"] == "genai" and data["lines"] == plain.strip().splitlines()
+    code, out, err = run(capsys, "llm", str(QWEN), "64", "--runtime", "ov", "--json")
+    assert code == 0 and json.loads(out)["runtime"] == "ov"
+    assert json.loads(out)["total_bytes"] > data["total_bytes"]  # the [1, 64, V] logits and the mask chain
+
+
+def test_bad_runtime_is_one_line(capsys):
+    for argv in (["analyze", str(QWEN), "--runtime", "tgi"], ["llm", str(QWEN), "64", "--runtime", "tgi"]):
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and err.count("\n") == 1 and "--runtime" in err and "ov, genai" in err
+    with pytest.raises(ovmem.UsageError, match="runtime must be one of ov, genai"):
+        ovmem.analyze(QWEN, seq_len=8, runtime="tgi")
+    with pytest.raises(ovmem.UsageError, match="not with --lift runtime"):
+        ovmem.analyze(QWEN, seq_len=8, device="CPU", runtime="genai", lift_from="runtime")
