@@ -37,8 +37,15 @@ family's processor would cut them (``ovmem.vlm.vision.image_sequence``), and eve
 ``ovmem.vlm.measure.measure_pipeline`` (all sub-models compiled in one fresh process; the image, the
 prefill over image + prompt tokens, one decode step; peak RSS over the whole run). The table has the
 estimate's split (weights of every part, the largest vision part's working memory, the language
-model's) next to the measured anon/file at the peak and the phase
-the measurement peaks in. Same targets and exit status as above.
+model's) next to the measured anon/file at the peak and the phase the measurement peaks in. Same targets and exit status as above.
+
+openvino.genai (``--runtime genai``)::
+
+    python bench/accuracy.py --runtime genai --seq-len 256 1024 4096 --new-tokens 1 128
+
+Every LLM export, each prompt length N and each number of generated tokens M: ``LLMPipeline`` in a
+fresh process (``ovmem.genai_measure.measure_genai``, a generated tokenizer where the folder has
+none) against ``ovmem.analyze(path, seq_len=N, device=..., runtime="genai", new_tokens=M)``.
 """
 
 from __future__ import annotations
@@ -220,6 +227,15 @@ def run_point(path: Path, seq: int, device: str, timeout: float, lifts: list[str
     return [ValidationPoint(seq, analyze(path, seq_len=seq, device=device, lift_from=lift), measurement) for lift in lifts]
 
 
+def run_genai_point(path: Path, seq: int, new_tokens: int, device: str, timeout: float) -> ValidationPoint:
+    """openvino_genai.LLMPipeline measured against ``analyze(..., runtime="genai")``."""
+    from ovmem.genai_measure import measure_genai
+
+    measurement = measure_genai(path, seq, new_tokens, device=device, timeout=timeout)
+    estimate = analyze(path, seq_len=seq, device=device, runtime="genai", new_tokens=new_tokens)
+    return ValidationPoint(seq, estimate, measurement)
+
+
 def mib(n: int) -> str:
     return f"{n / MIB:,.1f}"
 
@@ -310,7 +326,17 @@ def main(argv: list[str] | None = None) -> int:
         "--prompt-tokens", type=int, default=DEFAULT_PROMPT_TOKENS,
         help=f"--vlm: text tokens next to the image (default {DEFAULT_PROMPT_TOKENS})",
     )  # fmt: skip
+    parser.add_argument(
+        "--runtime", choices=("ov", "genai"), default="ov",
+        help="ov: the compiled model as optimum runs it (ovmem measure); genai: openvino_genai.LLMPipeline "
+        "(ovmem measure --runtime genai) against analyze --runtime genai",
+    )  # fmt: skip
+    parser.add_argument(
+        "--new-tokens", nargs="+", type=int, default=[1], metavar="M", help="--runtime genai: tokens generated (default 1)"
+    )
     args = parser.parse_args(argv)
+    if args.runtime == "genai":
+        args.lift = ["graph"]  # genai compiles its own graph; the estimate emulates it
     if args.vlm:
         if args.prompt_tokens < 0:
             parser.error("--prompt-tokens must be >= 0")
@@ -331,31 +357,36 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     rows: list[dict] = []
-    for path in models:
+    generated = args.new_tokens if args.runtime == "genai" else [None]
+    for path, seq, new_tokens in ((p, n, m) for p in models for n in args.seq_len for m in generated):
         name = path.parent.name if path.suffix == ".xml" else path.name
-        for seq in args.seq_len:
-            t0 = time.perf_counter()
-            print(f"[accuracy] {name} seq {seq} ...", file=sys.stderr, flush=True)
-            try:
+        if new_tokens is not None:
+            name = f"{name} +{new_tokens}"
+        t0 = time.perf_counter()
+        print(f"[accuracy] {name} seq {seq} ...", file=sys.stderr, flush=True)
+        try:
+            if new_tokens is None:
                 point, *others = run_point(path, seq, args.device, args.timeout, args.lift)
-            except OvmemError as exc:  # one failed point does not stop the run
-                row = {"model": name, "path": str(path), "seq_len": seq, "error_message": str(exc).splitlines()[0]}
-                print(f"[accuracy]   failed: {row['error_message']}", file=sys.stderr, flush=True)
             else:
-                row = {"model": name, "path": str(path), **point.to_dict()}
-                row["also"] = {
-                    lift: {"total_bytes": p.estimate.total_bytes, "error": p.error, "estimate": p.estimate.to_dict()}
-                    for lift, p in zip(args.lift[1:], others)
-                }
-                print(
-                    f"[accuracy]   estimate {mib(point.estimate.total_bytes)} MiB, measured "
-                    f"{mib(point.measurement.peak_rss_bytes)} MiB, error {point.error:+.1%}"
-                    + "".join(f"; {lift} lift {p.error:+.1%}" for lift, p in zip(args.lift[1:], others)),
-                    file=sys.stderr,
-                    flush=True,
-                )
-            row["seconds"] = time.perf_counter() - t0
-            rows.append(row)
+                point, others = run_genai_point(path, seq, new_tokens, args.device, args.timeout), []
+        except OvmemError as exc:  # one failed point does not stop the run
+            row = {"model": name, "path": str(path), "seq_len": seq, "error_message": str(exc).splitlines()[0]}
+            print(f"[accuracy]   failed: {row['error_message']}", file=sys.stderr, flush=True)
+        else:
+            row = {"model": name, "path": str(path), **point.to_dict()}
+            row["also"] = {
+                lift: {"total_bytes": p.estimate.total_bytes, "error": p.error, "estimate": p.estimate.to_dict()}
+                for lift, p in zip(args.lift[1:], others)
+            }
+            print(
+                f"[accuracy]   estimate {mib(point.estimate.total_bytes)} MiB, measured "
+                f"{mib(point.measurement.peak_rss_bytes)} MiB, error {point.error:+.1%}"
+                + "".join(f"; {lift} lift {p.error:+.1%}" for lift, p in zip(args.lift[1:], others)),
+                file=sys.stderr,
+                flush=True,
+            )
+        row["seconds"] = time.perf_counter() - t0
+        rows.append(row)
     elapsed = time.perf_counter() - started
 
     devices = sorted({r["estimate"]["device"] for r in rows if "estimate" in r})
