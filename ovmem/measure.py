@@ -436,6 +436,21 @@ class _Sampler(threading.Thread):
         return hwm
 
 
+def _start_sampling(interval: float) -> tuple[_Sampler, tuple[int, int, int], bool]:
+    """In a child: reset the kernel's VmHWM to the current RSS (its final value is then the exact
+    peak; ``False`` where not allowed), read the baseline (rss, anon, file) and start sampling."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        hwm_ok = True
+    except OSError:
+        hwm_ok = False
+    sampler = _Sampler(interval)
+    rss, anon, file, _ = sampler.read()
+    sampler.start()
+    return sampler, (rss, anon, file), hwm_ok
+
+
 def _error_text(exc: BaseException) -> str:
     return _last_line(str(exc)) or type(exc).__name__
 
@@ -483,15 +498,7 @@ def _child_main(argument: str) -> int:
 
         stage = "start"
         request_spec = json.loads(argument)
-        try:  # reset the kernel's VmHWM to the current RSS: its final value is then the exact peak
-            with open("/proc/self/clear_refs", "w") as f:
-                f.write("5")
-            hwm_ok = True
-        except OSError:
-            hwm_ok = False
-        sampler = _Sampler(request_spec["interval"])
-        base_rss, base_anon, base_file, _ = sampler.read()
-        sampler.start()
+        sampler, (base_rss, base_anon, base_file), hwm_ok = _start_sampling(request_spec["interval"])
         device = request_spec["device"]
 
         stage = f"loading device {device}"

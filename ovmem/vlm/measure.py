@@ -403,15 +403,7 @@ def _child_main(argument: str) -> int:
 
         stage = "start"
         spec = json.loads(argument)
-        try:  # reset the kernel's VmHWM to the current RSS (see ovmem.measure)
-            with open("/proc/self/clear_refs", "w") as f:
-                f.write("5")
-            hwm_ok = True
-        except OSError:
-            hwm_ok = False
-        sampler = base._Sampler(spec["interval"])
-        base_rss, base_anon, base_file, _ = sampler.read()
-        sampler.start()
+        sampler, (base_rss, base_anon, base_file), hwm_ok = base._start_sampling(spec["interval"])
         device = spec["device"]
         rng = np.random.default_rng(0)
         phases: dict[str, dict[str, Any]] = {}
