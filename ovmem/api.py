@@ -159,15 +159,10 @@ def build_pipeline(
     *,
     lift_from: Literal["graph", "runtime"] = "graph",
     instruments: Sequence[Instrument] = (),
-    kv_cache_precision: str | None = None,
-    new_tokens: int | None = None,
-    inference_precision: str | None = None,
-    threads: int | None = None,
-    disable: Sequence[str] = (),
-    runtime: str = "ov",
+    **options: Any,
 ) -> Pipeline:
     """The pipeline :func:`analyze` runs: ``passes`` (default: the device's for ``lift_from``) with
-    ``instruments``, changed by :func:`configure_pipeline`."""
+    ``instruments``, changed by :func:`configure_pipeline` with ``options`` (its keywords)."""
     if passes is None:
         passes = get_device(device).pipeline_for(lift_from)
     if isinstance(passes, str):
@@ -176,10 +171,7 @@ def build_pipeline(
         pipeline = Pipeline(passes.passes, instruments=tuple(passes.instruments) + tuple(instruments))
     else:
         pipeline = Pipeline(passes, instruments=instruments)
-    return configure_pipeline(
-        pipeline, kv_cache_precision=kv_cache_precision, new_tokens=new_tokens,
-        inference_precision=inference_precision, threads=threads, disable=disable, runtime=runtime,
-    )  # fmt: skip
+    return configure_pipeline(pipeline, **options)
 
 
 def configure_pipeline(
