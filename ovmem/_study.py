@@ -45,7 +45,7 @@ Report = MemoryReport | PipelineReport
 
 KINDS = ("model", "llm", "vlm")
 
-VLM_OPTIONS = frozenset({"device", "allocator", "shapes"})
+VLM_OPTIONS = frozenset({"device", "allocator", "shapes", "runtime"})
 """What a pipeline kind takes of :func:`ovmem.analyze`'s options (as ``ovmem llm`` / ``vlm`` do)."""
 
 _LABELS = {

@@ -191,6 +191,13 @@ def _build_parser() -> argparse.ArgumentParser:
                 help="who runs the model: genai (openvino.genai's LLMPipeline, the default) or ov (the compiled "
                 "model as optimum-intel runs it); a VLM export is analysed as ov",
             )  # fmt: skip
+        else:
+            c.add_argument(
+                "--runtime", type=_runtime, default="genai", metavar="{ov,genai}",
+                help="who runs the pipeline: genai (openvino.genai's VLMPipeline, the default) or ov (optimum-intel); "
+                "it changes the language model, not the vision encoder",
+            )  # fmt: skip
+        if name == "llm":
             c.add_argument("--new-tokens", type=_non_negative_int, default=0, help="tokens generated (KV cache; default 0)")
         c.add_argument("--allocator", default=None, help="temporary-memory planner, NAME or NAME{option=value}")
         c.add_argument("--json", action="store_true", help="print one JSON object (bytes) instead of the lines")
@@ -243,7 +250,7 @@ def _run_classic(args: argparse.Namespace) -> int:
         stages = ("vision",) if args.command == "vit" else ("vision", "embeddings", "language", "other")
         report = analyze_pipeline(
             args.path, args.seq, image=args.image, prompt_tokens=getattr(args, "prompt_tokens", 0), stages=stages,
-            device=args.device, allocator=args.allocator, shapes=parse_shapes(args.shape),
+            device=args.device, allocator=args.allocator, shapes=parse_shapes(args.shape), runtime=args.runtime,
         )  # fmt: skip
         lines = vit_lines(report) if args.command == "vit" else vlm_lines(report)
     explanation = _explanation(report, args, default=0)
@@ -254,6 +261,8 @@ def _run_classic(args: argparse.Namespace) -> int:
         notes = getattr(report, "notes", ()) or (() if report.validated else (f"device {report.device}: modelled, not validated",))
         for note in notes:
             print(f"# {note}")
+        if args.command == "vlm":
+            print(f"# runtime {report.runtime}")
         if explanation:
             from ovmem.explain import format_explanation
 
@@ -710,7 +719,7 @@ def _run_classic_budget(args: argparse.Namespace) -> int:
     elif args.command == "llm" and args.new_tokens:
         options["new_tokens"] = args.new_tokens
     if args.command == "vlm":
-        options.update(image=args.image, vision_sequence=args.seq)
+        options.update(image=args.image, vision_sequence=args.seq, runtime=args.runtime)
         if args.shape:
             options["shapes"] = parse_shapes(args.shape)
         length = None if isinstance(args.prompt_tokens, _Unset) else int(args.prompt_tokens)

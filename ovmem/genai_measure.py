@@ -271,13 +271,19 @@ def format_genai_measurement(m: GenaiMeasurement) -> str:
     return "\n".join(lines)
 
 
-def generated_tokenizer(vocab_size: int, *, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+def generated_tokenizer(
+    vocab_size: int, *, cache_dir: str | os.PathLike[str] | None = None, specials: Mapping[int, str] | None = None
+) -> Path:
     """The folder of a word-level tokenizer and detokenizer for ``vocab_size`` ids, built once and cached.
 
     Ids ``0 .. V-2`` are the words ``w0 .. w{V-2}`` (split on white space), id ``V-1`` is ``<eos>``
     (a special token, skipped when decoding). Built with ``openvino_tokenizers``' pipeline steps, so
     ``transformers`` is not needed. The folder is under ``cache_dir`` (default ``$OVMEM_CACHE`` or
     ``~/.cache/ovmem``), keyed by the vocabulary size and the openvino-tokenizers version.
+
+    ``specials`` (id → text) puts special tokens at those ids instead of words, split out of the text
+    wherever they occur (also back to back): a VLM's image tags (``<image>``, ``<|image_pad|>``), which
+    genai's VLMPipeline repeats once per image token and looks up by encoding the tag.
     """
     from ovmem.errors import UsageError
 
@@ -291,12 +297,20 @@ def generated_tokenizer(vocab_size: int, *, cache_dir: str | os.PathLike[str] | 
 
     version = getattr(openvino_tokenizers, "__version__", "unknown").split("-")[0]
     root = Path(cache_dir or os.environ.get("OVMEM_CACHE") or Path.home() / ".cache" / "ovmem")
-    folder = root / "genai-tokenizers" / f"wordlevel-v{_TOKENIZER_FORMAT}-{vocab_size}-tok{version}"
+    specials = {int(k): str(v) for k, v in (specials or {}).items()}
+    if any(not 0 <= k < vocab_size - 1 for k in specials):
+        raise UsageError(f"special token ids must be in 0 .. {vocab_size - 2}, got {sorted(specials)}")
+    tag = ""
+    if specials:
+        import hashlib
+
+        tag = "-s" + hashlib.sha1(json.dumps(sorted(specials.items())).encode()).hexdigest()[:10]
+    folder = root / "genai-tokenizers" / f"wordlevel-v{_TOKENIZER_FORMAT}-{vocab_size}{tag}-tok{version}"
     if all((folder / name).is_file() for name in _TOKENIZER_FILES):
         return folder
 
     eos = vocab_size - 1
-    vocab = [f"w{i}" for i in range(eos)] + ["<eos>"]
+    vocab = [specials.get(i, f"w{i}") for i in range(eos)] + ["<eos>"]
     pipeline = tp.TokenizerPipeline()
     pipeline.vocab = vocab
     # The special-token split comes first because the steps after it expect its "skip" output; the
@@ -305,13 +319,13 @@ def generated_tokenizer(vocab_size: int, *, cache_dir: str | os.PathLike[str] | 
     # compile). The decoder must have a non-empty skip list (an empty constant breaks compilation).
     pipeline.add_steps(
         [
-            tp.SpecialTokensSplit([tp.SpecialToken("<eos>")]),
+            tp.SpecialTokensSplit([tp.SpecialToken(t) for t in ("<eos>", *specials.values())]),
             tp.WhitespaceSplitStep(),
             tp.VocabEncoderStep(vocab, default_value=0),
             tp.TruncationStep(max_length=2**31 - 1),
             tp.CombineSegmentsStep(inputs=[tp.Sequence()], add_special_tokens=False),
             tp.PaddingStep(token="w0", _token_id=0),
-            tp.VocabDecoderStep(vocab=[word + " " for word in vocab], skip_tokens=[eos]),
+            tp.VocabDecoderStep(vocab=[word + " " for word in vocab], skip_tokens=[eos, *sorted(specials)]),
             tp.FuseStep(),
         ]
     )
@@ -359,7 +373,7 @@ def _model_folder(path: str | os.PathLike[str]) -> Path:
     if not folder.is_dir():
         raise UsageError(f"{path}: --runtime genai takes the export folder (with openvino_model.xml)")
     if (folder / "openvino_language_model.xml").is_file():
-        raise UsageError(f"{path}: a VLM export; --runtime genai measures LLMPipeline only (VLMPipeline is not supported yet)")
+        raise UsageError(f"{path}: a VLM export; --runtime genai measures LLMPipeline only (VLMPipeline: ovmem.vlm.genai_measure.measure_genai_vlm, from Python)")
     if not (folder / "openvino_model.xml").is_file():
         raise UsageError(f"{path}: no openvino_model.xml in this folder (LLMPipeline reads that name)")
     return folder.resolve()

@@ -119,6 +119,8 @@ DEFS: dict[str, Schema] = {
             "model": (_STR, "the export folder's name"),
             "model_type": (_nullable(_STR), "config.json's model_type"),
             "device": (_STR, "generic, CPU or GPU"),
+            "runtime": (_enum("ov", "genai"), "who runs the pipeline: `ov` (optimum-intel) or `genai` (openvino.genai's "
+                        "VLMPipeline: the language model as genai compiles it; the vision parts are the same)"),
             "validated": (_BOOL, "false: the device is modelled, not validated"),
             "vision_sequence": (_INT, "patches fed to the vision encoder (0: no image)"),
             "images": (_INT, "images"),

@@ -18,6 +18,12 @@ prefill or decode step, whichever is larger). The image tokens the language mode
 last vision part's output rows at the planned vision sequence — read off the graph, not a
 per-family constant. Parts of any other stage (audio, speech) are compiled too: their weights
 count, they do not run for an image and a prompt.
+
+``runtime="genai"`` (openvino.genai's ``VLMPipeline``, ``docs/genai-notes.md`` rule 9): the language
+model runs on the PagedAttention path as ``LLMPipeline``'s does, so its prefill and decode are
+analysed with ``ovmem.analyze(..., runtime="genai")`` (last-token LM head, no mask chain, paged KV
+cache, PA scratch; :mod:`ovmem.genai`), and genai's library is added to the runtime once. The vision
+parts and the text embeddings are compiled and run as given under both runtimes.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import attrs
 from ovmem.api import analyze
 from ovmem.devices import get_device
 from ovmem.errors import UsageError
+from ovmem.genai import GENAI_LIBRARY_BYTES, check_runtime
 from ovmem.ir.core import Graph
 from ovmem.ir.lift import read_model
 from ovmem.report import NOT_VALIDATED, SCHEMA_VERSION, MemoryReport
@@ -77,6 +84,8 @@ class PipelineReport:
     runtime_bytes: int
     notes: tuple[str, ...] = ()
     validated: bool = True
+    runtime: str = "ov"
+    """``ov`` (optimum-intel) or ``genai`` (openvino.genai's VLMPipeline: the language model as genai compiles it)."""
 
     def weights(self, stage: str | None = None) -> int:
         """Weights of every part (of one stage), each part counted once."""
@@ -112,6 +121,7 @@ class PipelineReport:
             "model": self.model,
             "model_type": self.model_type,
             "device": self.device,
+            "runtime": self.runtime,
             "validated": self.validated,
             "vision_sequence": self.vision_sequence,
             "images": self.images,
@@ -160,6 +170,7 @@ def analyze_pipeline(
     allocator: str | None = None,
     shapes: Mapping[str, tuple[int, ...]] | None = None,
     stages: tuple[str, ...] = ("vision", "embeddings", "language", "other"),
+    runtime: str = "ov",
 ) -> PipelineReport:
     """Analyse an optimum-intel VLM export for one image of ``vision_sequence`` patches (or of the
     ``image`` size ``(width, height)``, as the family's processor would cut it) and a prompt of
@@ -168,7 +179,10 @@ def analyze_pipeline(
     ``shapes`` override vision inputs by name (``{"pixel_values": (1, 3, 448, 448)}``). ``stages``
     limits what runs: ``("vision",)`` is the image encoder alone (``ovmem vit``);
     ``("embeddings", "language")`` a text-only prompt (``ovmem llm`` on a VLM folder).
+    ``runtime``: ``ov`` or ``genai`` (the language model as openvino.genai's VLMPipeline compiles it;
+    the vision parts are the same under both).
     """
+    check_runtime(runtime)
     layout = detect_layout(path)
     if prompt_tokens < 0:
         raise UsageError(f"--prompt-tokens must be >= 0, got {prompt_tokens}")
@@ -206,7 +220,8 @@ def analyze_pipeline(
         if part is not None and part.stage in stages:
             if tokens < 1:
                 raise UsageError("the language model needs at least one token: give --prompt-tokens")
-            runs.append(PartRun(part.role, part.stage, phase, analyze(part.xml, **sizes, **options)))
+            lm = {"runtime": runtime} if role == "language" else {}
+            runs.append(PartRun(part.role, part.stage, phase, analyze(part.xml, **sizes, **options, **lm)))
     notes = []
     for part in layout.stage("other") if "other" in stages else ():
         runs.append(PartRun(part.role, part.stage, "loaded", analyze(part.xml, seq_len=1, **options)))
@@ -216,6 +231,9 @@ def analyze_pipeline(
         notes.append("the embedding table is stored twice (text embeddings and the language model's head): both "
                      "files are mapped; the head is read whole, the lookups read only their rows on the CPU")  # fmt: skip
     target = get_device(device)
+    runtime_bytes = target.runtime_bytes
+    if runtime == "genai" and runtime_bytes and any(r.role == "language" for r in runs):
+        runtime_bytes += GENAI_LIBRARY_BYTES  # a device that counts its runtime's code (as ovmem.analyze does)
     if not target.validated:
         notes.insert(0, f"device {target.name}: {NOT_VALIDATED}")
     return PipelineReport(
@@ -227,9 +245,10 @@ def analyze_pipeline(
         image_tokens=image_tokens,
         prompt_tokens=prompt_tokens,
         runs=tuple(runs),
-        runtime_bytes=target.runtime_bytes,
+        runtime_bytes=runtime_bytes,
         notes=tuple(notes),
         validated=target.validated,
+        runtime=runtime,
     )
 
 

@@ -1,0 +1,113 @@
+"""``runtime="genai"`` for a VLM export (openvino.genai's VLMPipeline, ``docs/genai-notes.md`` rule 9):
+the language model as genai compiles it, the vision parts unchanged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ovmem.cli import main
+from ovmem.errors import UsageError
+from ovmem.genai import GENAI_LIBRARY_BYTES
+from ovmem.vlm import analyze_pipeline
+
+FIXTURES = Path(__file__).parent / "fixtures"
+QWEN, LLAVA, GEMMA = FIXTURES / "tiny-qwen2_5-vl-f16", FIXTURES / "tiny-llava-f16", FIXTURES / "tiny-gemma3-f16"
+
+
+def _run(report, role, phase):
+    return next(r for r in report.runs if r.role == role and r.phase == phase).report
+
+
+@pytest.mark.parametrize("folder", [QWEN, LLAVA, GEMMA])
+def test_language_model_logits_are_the_last_token(folder):
+    genai = analyze_pipeline(folder, 64, prompt_tokens=8, runtime="genai", device="CPU")
+    ov_report = analyze_pipeline(folder, 64, prompt_tokens=8, runtime="ov", device="CPU")
+    tokens = genai.image_tokens + genai.prompt_tokens
+    prefill = _run(genai, "language", "prefill")
+    assert prefill.runtime == "genai" and _run(genai, "language", "decode").runtime == "genai"
+    vocab = prefill.graph.outputs[0].type.shape[-1]
+    assert prefill.graph.outputs[0].type.shape == (1, 1, vocab)
+    assert _run(ov_report, "language", "prefill").graph.outputs[0].type.shape == (1, tokens, vocab)
+    # the transform works from inputs_embeds (no input_ids in a VLM language model)
+    assert "inputs_embeds" in {v.name for v in prefill.graph.inputs}
+    # the vision parts and the text embeddings are the same under both runtimes
+    for g, o in zip(genai.runs, ov_report.runs, strict=True):
+        if g.role != "language":
+            assert g.report.runtime == "ov" and g.working_bytes == o.working_bytes
+    assert genai.runtime_bytes == ov_report.runtime_bytes + GENAI_LIBRARY_BYTES
+    assert genai.to_dict()["runtime"] == "genai" and ov_report.to_dict()["runtime"] == "ov"
+
+
+def test_mrope_position_ids_stay_three_rows():
+    prefill = _run(analyze_pipeline(QWEN, 64, prompt_tokens=8, runtime="genai"), "language", "prefill")
+    (position_ids,) = [v for v in prefill.graph.inputs if v.name == "position_ids"]
+    assert position_ids.type.shape[0] == 3
+
+
+def test_vision_alone_is_the_same_and_bad_runtime_fails():
+    genai = analyze_pipeline(QWEN, 64, stages=("vision",), runtime="genai", device="CPU")
+    ov_report = analyze_pipeline(QWEN, 64, stages=("vision",), runtime="ov", device="CPU")
+    assert genai.total_bytes == ov_report.total_bytes and genai.runtime == "genai"
+    with pytest.raises(UsageError, match="ov, genai"):
+        analyze_pipeline(QWEN, 64, runtime="tgi")
+
+
+def test_cli_vlm_defaults_to_genai(capsys):
+    assert main(["vlm", str(QWEN), "64", "--prompt-tokens", "8", "--device", "CPU", "--json"]) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert main(["vlm", str(QWEN), "64", "--prompt-tokens", "8", "--device", "CPU", "--runtime", "ov", "--json"]) == 0
+    ov_data = json.loads(capsys.readouterr().out)
+    assert default["runtime"] == "genai" and ov_data["runtime"] == "ov"
+    assert default["runtime_bytes"] == ov_data["runtime_bytes"] + GENAI_LIBRARY_BYTES
+    assert main(["vlm", str(QWEN), "64", "--prompt-tokens", "8"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Total VIT Runtime Memory") and lines[2].startswith("Total VIT + LLM + Embeddings")
+    assert lines[-1] == "# runtime genai"
+
+
+def test_cli_vit_takes_the_flag(capsys):
+    outs = []
+    for runtime in ("ov", "genai"):
+        assert main(["vit", str(QWEN), "64", "--device", "CPU", "--runtime", runtime, "--json"]) == 0
+        outs.append(json.loads(capsys.readouterr().out))
+    assert [o["runtime"] for o in outs] == ["ov", "genai"] and outs[0]["lines"] == outs[1]["lines"]
+
+
+try:
+    import openvino_genai  # noqa: F401
+
+    HAVE_GENAI = True
+except ImportError:
+    HAVE_GENAI = False
+needs_genai = pytest.mark.skipif(not HAVE_GENAI, reason="openvino-genai is not installed (pip install 'ovmem[genai]')")
+
+
+@needs_genai
+def test_generated_tokenizer_with_image_tags(tmp_path):
+    import openvino_genai as genai
+
+    from ovmem.genai_measure import generated_tokenizer
+
+    folder = generated_tokenizer(64, cache_dir=tmp_path, specials={60: "<image>", 61: "<|pad|>"})
+    ids = genai.Tokenizer(str(folder)).encode("<image><image><|pad|>\n w1 w5", add_special_tokens=False).input_ids.data
+    assert ids.tolist() == [[60, 60, 61, 1, 5]]
+    with pytest.raises(UsageError, match="special token ids"):
+        generated_tokenizer(64, cache_dir=tmp_path, specials={63: "<image>"})  # 63 is <eos>
+
+
+@needs_genai
+def test_vlm_pipeline_measurement(tmp_path):
+    from ovmem.vlm.genai_measure import measure_genai_vlm
+
+    before = sorted(p.name for p in QWEN.iterdir())
+    m = measure_genai_vlm(QWEN, 8, 2, image=(112, 112), cache_dir=tmp_path)
+    # 112x112: 8x8 patches of 14, merged 2x2 -> 16 image tokens, <|vision_start|> and <|vision_end|>, 8 words
+    assert (m.input_tokens, m.generated_tokens) == (16 + 2 + 8, 2)
+    assert "LLM with Paged Attention" in m.compiled_models
+    assert 0 < m.loaded_rss_bytes <= m.peak_rss_bytes
+    assert sorted(p.name for p in QWEN.iterdir()) == before  # nothing written into the export
+    with pytest.raises(UsageError, match="not a VLM export"):
+        measure_genai_vlm(FIXTURES / "tiny-qwen2-f16", 8, cache_dir=tmp_path)
