@@ -36,6 +36,7 @@ CASES = {
     "whatif": (["whatif", QWEN, "--seq-len", "64", "--vs", "kv-cache-precision=u4", "--vs", "device=CPU"], "whatif"),
     "measure": (["measure", str(F / "tiny-llama-f16"), "--seq-len", "8"], "measurement"),
     "measure-vlm": (["measure", QWEN_VL, "--vision-seq", "64", "--prompt-tokens", "4"], "pipeline-measurement"),
+    "measure-genai": (["measure", "--runtime", "genai", QWEN, "--seq-len", "16", "--new-tokens", "2"], "genai-measurement"),
     "validate": (["validate", QWEN, "--seq-len", "8"], "validate"),
 }
 
@@ -50,6 +51,8 @@ def test_every_command_and_object_is_covered():
 @pytest.mark.parametrize("case", list(CASES))
 def test_output_validates(case, capsys):
     args, name = CASES[case]
+    if "genai" in args:
+        pytest.importorskip("openvino_genai")
     assert main([*args, "--json"]) == 0, capsys.readouterr().err
     data = json.loads(capsys.readouterr().out)
     assert name in COMMANDS[args[0]]
