@@ -189,7 +189,7 @@ def _build_parser() -> argparse.ArgumentParser:
             c.add_argument(
                 "--runtime", type=_runtime, default=None, metavar="{ov,genai}",
                 help="who runs the model: genai (openvino.genai's LLMPipeline, the default) or ov (the compiled "
-                "model as optimum-intel runs it); a VLM export is analysed as ov",
+                "model as optimum-intel runs it); a VLM export: a text-only prompt through VLMPipeline's models",
             )  # fmt: skip
         else:
             c.add_argument(
@@ -234,10 +234,8 @@ def _run_classic(args: argparse.Namespace) -> int:
             raise UsageError("llm: give the sequence length (tokens)")
         layout = detect_layout(args.path)
         if layout.is_vlm:  # a text-only prompt through the embeddings and the language model
-            if args.runtime == "genai":
-                raise UsageError("llm --runtime genai: not modelled for a VLM export yet; use --runtime ov")
             report = analyze_pipeline(args.path, prompt_tokens=args.seq, stages=("embeddings", "language"),
-                                      device=args.device, allocator=args.allocator)  # fmt: skip
+                                      device=args.device, allocator=args.allocator, runtime=args.runtime or "genai")  # fmt: skip
         else:
             import ovmem
 
@@ -475,6 +473,23 @@ def _run_measure_genai(args: argparse.Namespace, vlm_options: dict) -> int:
     from ovmem.genai_measure import format_genai_measurement, measure_genai
     from ovmem.measure import parse_properties
 
+    from ovmem.vlm import detect_layout
+
+    if detect_layout(args.path).is_vlm:  # VLMPipeline: one image and a prompt of --prompt-tokens words
+        from ovmem.vlm.genai_measure import format_vlm_genai_measurement, measure_genai_vlm
+
+        others = {"--seq-len": args.seq_len, "--vision-seq": vlm_options["--vision-seq"], "--batch": args.batch,
+                  "--past-len": args.past_len, "--shape": args.shape or None}  # fmt: skip
+        given = [name for name, value in others.items() if value is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)}: not for VLMPipeline (it takes --image, --prompt-tokens, --new-tokens)")
+        words = vlm_options["--prompt-tokens"]
+        result = measure_genai_vlm(
+            args.path, 32 if words is None else words, args.new_tokens or 1, image=args.image, device=args.device,
+            properties=parse_properties(args.property), timeout=args.timeout,
+        )  # fmt: skip
+        print(json.dumps(result.to_dict(), indent=2, default=str) if args.json else format_vlm_genai_measurement(result))
+        return 0
     others = {"--batch": args.batch, "--past-len": args.past_len, "--shape": args.shape or None, **vlm_options}
     given = [name for name, value in others.items() if value is not None]
     if given:

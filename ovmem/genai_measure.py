@@ -373,7 +373,7 @@ def _model_folder(path: str | os.PathLike[str]) -> Path:
     if not folder.is_dir():
         raise UsageError(f"{path}: --runtime genai takes the export folder (with openvino_model.xml)")
     if (folder / "openvino_language_model.xml").is_file():
-        raise UsageError(f"{path}: a VLM export; --runtime genai measures LLMPipeline only (VLMPipeline: ovmem.vlm.genai_measure.measure_genai_vlm, from Python)")
+        raise UsageError(f"{path}: a VLM export; measure_genai measures LLMPipeline (VLMPipeline: ovmem.vlm.genai_measure.measure_genai_vlm)")
     if not (folder / "openvino_model.xml").is_file():
         raise UsageError(f"{path}: no openvino_model.xml in this folder (LLMPipeline reads that name)")
     return folder.resolve()

@@ -37,6 +37,8 @@ CASES = {
     "measure": (["measure", str(F / "tiny-llama-f16"), "--seq-len", "8"], "measurement"),
     "measure-vlm": (["measure", QWEN_VL, "--vision-seq", "64", "--prompt-tokens", "4"], "pipeline-measurement"),
     "measure-genai": (["measure", "--runtime", "genai", QWEN, "--seq-len", "16", "--new-tokens", "2"], "genai-measurement"),
+    "measure-vlm-genai": (["measure", "--runtime", "genai", QWEN_VL, "--image", "56x56", "--prompt-tokens", "4"],
+                          "vlm-genai-measurement"),
     "validate": (["validate", QWEN, "--seq-len", "8"], "validate"),
 }
 

@@ -111,3 +111,15 @@ def test_vlm_pipeline_measurement(tmp_path):
     assert sorted(p.name for p in QWEN.iterdir()) == before  # nothing written into the export
     with pytest.raises(UsageError, match="not a VLM export"):
         measure_genai_vlm(FIXTURES / "tiny-qwen2-f16", 8, cache_dir=tmp_path)
+
+
+def test_llm_on_a_vlm_export_defaults_to_genai(capsys):
+    """A text-only prompt through a VLM export's models: genai's language model keeps one logits row."""
+    assert main(["llm", str(LLAVA), "256", "--json"]) == 0
+    genai = json.loads(capsys.readouterr().out)
+    assert main(["llm", str(LLAVA), "256", "--runtime", "ov", "--json"]) == 0
+    ov = json.loads(capsys.readouterr().out)
+    assert (genai["runtime"], ov["runtime"]) == ("genai", "ov")
+    vocab = 256
+    held = genai["held_bytes"]["language"], ov["held_bytes"]["language"]
+    assert held[1] - held[0] >= 255 * vocab * 4  # ov holds [256, vocab] f32 logits, genai [1, vocab]

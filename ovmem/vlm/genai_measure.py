@@ -77,7 +77,28 @@ class VlmGenaiMeasurement:
     genai_version: str
 
     def to_dict(self) -> dict[str, Any]:
-        return attrs.asdict(self)
+        """Plain JSON-ready data (bytes, seconds), versioned by ``schema_version``."""
+        from ovmem.report import SCHEMA_VERSION
+
+        return {"schema_version": SCHEMA_VERSION, "runtime": "genai", **attrs.asdict(self)}
+
+
+def format_vlm_genai_measurement(m: VlmGenaiMeasurement) -> str:
+    """The human-readable report of one ``VLMPipeline`` measurement."""
+    from ovmem.units import format_bytes as fb
+
+    hwm = f" (kernel VmHWM {fb(m.hwm_rss_bytes)})" if m.hwm_rss_bytes is not None else ""
+    return "\n".join([
+        f"{m.model} on {m.device} with openvino.genai {m.genai_version.split('-')[0]} (VLMPipeline): image "
+        f"{m.image[0]}x{m.image[1]}, {m.words} prompt words, {m.input_tokens} input tokens, {m.generated_tokens} new tokens",
+        f"  compiled     {', '.join(m.compiled_models) or '-'}",
+        f"  tokenizer    {m.tokenizer}",
+        f"  peak RSS     {fb(m.peak_rss_bytes)} above baseline{hwm}; own peaks anon {fb(m.peak_anon_bytes)}, "
+        f"file {fb(m.peak_file_bytes)}",
+        f"  loaded       {fb(m.loaded_rss_bytes)} before generate; generate peak {fb(m.generate_peak_rss_bytes)}",
+        f"  genai import {fb(m.import_rss_bytes)} (in the peak; not the model's)",
+        f"  time         load {m.load_seconds:.2f} s, generate {m.generate_seconds:.2f} s",
+    ])  # fmt: skip
 
 
 def family_specials(folder: Path) -> dict[int, str]:
