@@ -635,13 +635,15 @@ def _pipeline_kind_options(args: argparse.Namespace) -> dict:
             ("--batch", args.batch, 1), ("--past-len", args.past_len, 0), ("--passes", args.passes, None),
             ("--disable", args.disable, []), ("--inference-precision", args.inference_precision, None),
             ("--threads", args.threads, None), ("--kv-cache-precision", args.kv_cache_precision, None),
-            ("--new-tokens", args.new_tokens, 0), ("--lift", args.lift, "graph"), ("--runtime", args.runtime, "ov"),
+            ("--new-tokens", args.new_tokens, 0), ("--lift", args.lift, "graph"),
             ("--print-after-all", args.print_after_all, False), ("--shape", args.shape if args.kind == "llm" else [], []),
         ) if value != default
     ]  # fmt: skip
     if given:
-        raise UsageError(f"{', '.join(given)}: not for --kind {args.kind} (it takes --device, --allocator and, for vlm, --shape)")
-    options = {"device": args.device, "allocator": args.allocator}
+        raise UsageError(
+            f"{', '.join(given)}: not for --kind {args.kind} (it takes --device, --allocator, --runtime and, for vlm, --shape)"
+        )
+    options = {"device": args.device, "allocator": args.allocator, "runtime": args.runtime}
     if args.shape:
         options["shapes"] = parse_shapes(args.shape)
     return options

@@ -123,3 +123,13 @@ def test_llm_on_a_vlm_export_defaults_to_genai(capsys):
     vocab = 256
     held = genai["held_bytes"]["language"], ov["held_bytes"]["language"]
     assert held[1] - held[0] >= 255 * vocab * 4  # ov holds [256, vocab] f32 logits, genai [1, vocab]
+
+
+def test_vlm_sweep_follows_the_runtime(capsys):
+    assert main(["sweep", str(LLAVA), "--image", "336x336", "--seq-len", "64,256", "--runtime", "genai", "--json"]) == 0
+    points = json.loads(capsys.readouterr().out)["points"]
+    for point in points:
+        alone = analyze_pipeline(LLAVA, image=(336, 336), prompt_tokens=point["length"], runtime="genai")
+        assert point["total_bytes"] == alone.total_bytes
+    assert main(["sweep", str(LLAVA), "--image", "336x336", "--seq-len", "256", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["points"][0]["total_bytes"] > points[-1]["total_bytes"]  # ov: all logits
