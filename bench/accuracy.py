@@ -197,20 +197,7 @@ def main_vlm(args, parser) -> int:
     print("\n".join(lines))
     print(f"\n{len(rows)} point(s) in {elapsed:.0f} s")
     if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "command": [sys.executable, *sys.argv],
-                    "device": args.device,
-                    "openvino_version": openvino.__version__,
-                    "python": platform.python_version(),
-                    "seconds": elapsed,
-                    "points": rows,
-                },
-                indent=2,
-            )
-            + "\n"
-        )
+        write_points(args.json, args.device, elapsed, rows)
     return 0 if ok else 1
 
 
@@ -234,6 +221,21 @@ def run_genai_point(path: Path, seq: int, new_tokens: int, device: str, timeout:
     measurement = measure_genai(path, seq, new_tokens, device=device, timeout=timeout)
     estimate = analyze(path, seq_len=seq, device=device, runtime="genai", new_tokens=new_tokens)
     return ValidationPoint(seq, estimate, measurement)
+
+
+def write_points(path: Path, device: str, seconds: float, rows: list[dict]) -> None:
+    """The raw points as JSON, with the command and versions that produced them."""
+    import openvino
+
+    data = {
+        "command": [sys.executable, *sys.argv],
+        "device": device,
+        "openvino_version": openvino.__version__,
+        "python": platform.python_version(),
+        "seconds": seconds,
+        "points": rows,
+    }
+    path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def mib(n: int) -> str:
@@ -405,20 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(rows)} point(s) in {elapsed:.0f} s")
 
     if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "command": [sys.executable, *sys.argv],
-                    "device": args.device,
-                    "openvino_version": openvino.__version__,
-                    "python": platform.python_version(),
-                    "seconds": elapsed,
-                    "points": rows,
-                },
-                indent=2,
-            )
-            + "\n"
-        )
+        write_points(args.json, args.device, elapsed, rows)
     return 0 if ok else 1
 
 

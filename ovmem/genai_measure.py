@@ -156,7 +156,7 @@ def measure_genai(
         ModelError: the child failed, crashed or timed out.
     """
     from ovmem.errors import UsageError
-    from ovmem.measure import Rss, _run_child
+    from ovmem.measure import Rss, _peak_fields, _run_child
 
     for name, value in (("seq_len", seq_len), ("new_tokens", new_tokens)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -217,17 +217,11 @@ def measure_genai(
         backend=backend,
         properties={k: str(v) for k, v in props.items()},
         compiled_models=r["compiled_models"],
-        baseline=Rss(**r["baseline"]),
+        **_peak_fields(r),
         import_rss_bytes=r["import"],
-        peak_rss_bytes=r["peak"]["rss"],
-        peak_anon_bytes=r["max_anon"],
-        peak_file_bytes=r["max_file"],
-        anon_at_peak=r["peak"]["anon"],
-        file_at_peak=r["peak"]["file"],
         loaded=Rss(**r["loaded"]),
         generate_peak_rss_bytes=r["generate_peak"],
         end=Rss(**r["end"]),
-        hwm_rss_bytes=r["hwm"],
         load_seconds=r["load_seconds"],
         generate_seconds=r["generate_seconds"],
         ttft_seconds=r["ttft_seconds"],

@@ -194,15 +194,9 @@ def measure(
         batch=spec.batch,
         past_len=spec.past_len,
         inputs={name: tuple(run["shape"]) for name, run in runs[-1]["inputs"].items()},
-        baseline=Rss(**result["baseline"]),
-        peak_rss_bytes=result["peak"]["rss"],
-        peak_anon_bytes=result["max_anon"],
-        peak_file_bytes=result["max_file"],
-        anon_at_peak=result["peak"]["anon"],
-        file_at_peak=result["peak"]["file"],
+        **_peak_fields(result),
         infer_start=Rss(**result["infer_start"]),
         infer_peak_rss_bytes=result["infer_peak"],
-        hwm_rss_bytes=result["hwm"],
         device_rss_bytes=result["device"],
         compile_seconds=result["compile_seconds"],
         infer_seconds=result["infer_seconds"],
@@ -211,6 +205,20 @@ def measure(
         openvino_version=result["openvino_version"],
         properties=result["properties"],
     )
+
+
+def _peak_fields(result: Mapping[str, Any]) -> dict[str, Any]:
+    """What every measurement reads the same way from its child's result: the baseline, the peaks
+    above it, the anon/file split at the RSS peak and the kernel's high-water mark."""
+    return {
+        "baseline": Rss(**result["baseline"]),
+        "peak_rss_bytes": result["peak"]["rss"],
+        "peak_anon_bytes": result["max_anon"],
+        "peak_file_bytes": result["max_file"],
+        "anon_at_peak": result["peak"]["anon"],
+        "file_at_peak": result["peak"]["file"],
+        "hwm_rss_bytes": result["hwm"],
+    }
 
 
 def parse_properties(texts: list[str] | tuple[str, ...]) -> dict[str, str]:

@@ -182,7 +182,7 @@ def measure_pipeline(
     """
     from ovmem.errors import UsageError
     from ovmem.ir.lift import read_model
-    from ovmem.measure import DEFAULT_VOCAB, Rss, _run_child
+    from ovmem.measure import DEFAULT_VOCAB, Rss, _peak_fields, _run_child
     from ovmem.vlm.layout import detect_layout
     from ovmem.vlm.vision import image_sequence, plan_vision
 
@@ -252,13 +252,7 @@ def measure_pipeline(
         parts=tuple(result["parts"]),
         runs=runs,
         phases=phases,
-        baseline=Rss(**result["baseline"]),
-        peak_rss_bytes=result["peak"]["rss"],
-        peak_anon_bytes=result["max_anon"],
-        peak_file_bytes=result["max_file"],
-        anon_at_peak=result["peak"]["anon"],
-        file_at_peak=result["peak"]["file"],
-        hwm_rss_bytes=result["hwm"],
+        **_peak_fields(result),
         device_rss_bytes=result["device"],
         compile_seconds=result["compile_seconds"],
         samples=result["samples"],
