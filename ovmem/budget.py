@@ -101,14 +101,7 @@ class BudgetLimit:
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (bytes), versioned by :data:`~ovmem.report.SCHEMA_VERSION`."""
         return {
-            "schema_version": SCHEMA_VERSION,
-            "question": "max_length",
-            "model": self.model,
-            "kind": self.kind,
-            "variable": self.variable,
-            "device": self.device,
-            "budget_bytes": self.budget_bytes,
-            "length": self.length,
+            **_question(self, "max_length"),
             "fits": self.length is not None,
             "lowest": self.lowest,
             "limit": self.limit,
@@ -126,6 +119,20 @@ class BudgetLimit:
             "report": None if self.report is None else self.report.to_dict(),
             "above": None if self.above is None else self.above.to_dict(),
         }
+
+
+def _question(answer: Any, question: str) -> dict[str, Any]:
+    """The JSON fields every budget answer starts with: what was asked, of what."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "question": question,
+        "model": answer.model,
+        "kind": answer.kind,
+        "variable": answer.variable,
+        "device": answer.device,
+        "budget_bytes": answer.budget_bytes,
+        "length": answer.length,
+    }
 
 
 @attrs.frozen
@@ -162,14 +169,7 @@ class BudgetFit:
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (bytes), versioned by :data:`~ovmem.report.SCHEMA_VERSION`."""
         return {
-            "schema_version": SCHEMA_VERSION,
-            "question": "fits",
-            "model": self.model,
-            "kind": self.kind,
-            "variable": self.variable,
-            "device": self.device,
-            "budget_bytes": self.budget_bytes,
-            "length": self.length,
+            **_question(self, "fits"),
             "fits": self.fits,
             "total_bytes": self.total_bytes,
             "margin_bytes": self.margin_bytes,
