@@ -219,7 +219,7 @@ def run_genai_point(path: Path, seq: int, new_tokens: int, device: str, timeout:
     from ovmem.genai_measure import measure_genai
 
     measurement = measure_genai(path, seq, new_tokens, device=device, timeout=timeout)
-    estimate = analyze(path, seq_len=seq, device=device, runtime="genai", new_tokens=new_tokens)
+    estimate = analyze(path, seq_len=seq, device=device, runtime="genai", new_tokens=new_tokens, tokenizer=measurement.tokenizer_dir)
     return ValidationPoint(seq, estimate, measurement)
 
 

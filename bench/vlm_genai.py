@@ -36,7 +36,9 @@ def main() -> None:
             for runtime in ("genai", "ov"):
                 probe = analyze_pipeline(folder, image=m.image, prompt_tokens=1, stages=("vision",), device="CPU")
                 prompt = m.input_tokens - probe.image_tokens  # the words and the image tags around the image
-                est[runtime] = analyze_pipeline(folder, image=m.image, prompt_tokens=prompt, device="CPU", runtime=runtime)
+                est[runtime] = analyze_pipeline(
+                    folder, image=m.image, prompt_tokens=prompt, device="CPU", runtime=runtime, tokenizer=m.tokenizer_dir
+                )
             e, o = est["genai"].total_bytes, est["ov"].total_bytes
             print(
                 f"| {folder.name} | {m.image[0]}x{m.image[1]} | {m.input_tokens} | {m.new_tokens} | {e / MIB:,.0f} | "

@@ -12,7 +12,7 @@ import openvino as ov
 from ovmem.alloc import Allocator, parse_allocator
 from ovmem.devices import get_device
 from ovmem.errors import UsageError
-from ovmem.genai import GENAI_LIBRARY_BYTES, check_runtime, lift_genai
+from ovmem.genai import check_runtime, check_tokenizer, lift_genai, runtime_parts
 from ovmem.ir import Graph, lift
 from ovmem.ir.lift_runtime import lift_runtime
 from ovmem.passes import Instrument, Pass, Pipeline, parse_pipeline
@@ -82,6 +82,7 @@ def analyze(
     threads: int | None = None,
     disable: Sequence[str] = (),
     runtime: str = "ov",
+    tokenizer: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
 ) -> MemoryReport:
     """Lift ``model`` at the given sizes, run the passes, plan the temporaries, report.
@@ -105,9 +106,12 @@ def analyze(
             the command's options of the same names do (:func:`configure_pipeline`).
         runtime: ``ov`` (the compiled model as given, as optimum-intel runs it) or ``genai``
             (openvino.genai's LLMPipeline: the graph changed as genai compiles it, the paged KV
-            cache, the PagedAttention scratch, genai's library; :mod:`ovmem.genai`).
+            cache, the PagedAttention scratch, genai's library, pipeline and tokenizer; :mod:`ovmem.genai`).
+        tokenizer: ``runtime="genai"``: the folder genai reads the tokenizer and detokenizer models
+            from (default: the model's folder; none there, none counted).
         progress: told what runs, and closed at the end (``ovmem analyze`` shows it on a terminal).
     """
+    check_tokenizer(tokenizer)
     pipeline = build_pipeline(
         device, passes, lift_from=lift_from, instruments=instruments, kv_cache_precision=kv_cache_precision,
         new_tokens=new_tokens, inference_precision=inference_precision, threads=threads, disable=disable,
@@ -120,7 +124,7 @@ def analyze(
             model, lift_from=lift_from, device=device, seq_len=seq_len, batch=batch, past_len=past_len, shapes=shapes,
             properties=runtime_properties(properties, inference_precision, threads), runtime=runtime,
         )  # fmt: skip
-        return analyze_graph(graph, pipeline, device=device, allocator=allocator, progress=progress)
+        return analyze_graph(graph, pipeline, device=device, allocator=allocator, tokenizer=tokenizer, progress=progress)
     finally:
         if progress is not None:
             progress.close()  # the status line is gone before the report prints
@@ -132,10 +136,13 @@ def analyze_graph(
     *,
     device: str = "generic",
     allocator: str | Allocator | None = None,
+    tokenizer: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
 ) -> MemoryReport:
     """The second half of :func:`analyze`: run ``pipeline`` on a lifted ``graph`` (which it
-    annotates in place) and plan its temporaries with ``allocator`` (default: the device's)."""
+    annotates in place) and plan its temporaries with ``allocator`` (default: the device's).
+    A ``genai`` graph on a device that counts its runtime adds genai's own parts
+    (:func:`ovmem.genai.runtime_parts`, kept in ``graph.meta["genai_runtime"]``)."""
     target = get_device(device)
     if progress is not None:
         shown = progress.instrument(len(pipeline.passes))
@@ -149,7 +156,8 @@ def analyze_graph(
         progress.status(f"planning with {allocator}")
     runtime_bytes = target.runtime_bytes
     if graph.meta.get("runtime") == "genai" and runtime_bytes:  # a device that counts its runtime's code
-        runtime_bytes += GENAI_LIBRARY_BYTES
+        graph.meta["genai_runtime"] = runtime_parts(graph, tokenizer)
+        runtime_bytes += sum(graph.meta["genai_runtime"].values())
     return plan_memory(graph, allocator, passes=str(pipeline), device=target.name, runtime_bytes=runtime_bytes)
 
 
@@ -194,8 +202,9 @@ def configure_pipeline(
             follows it where its MLP rule is ``auto`` (the rule runs before ``cpu-runtime``).
         threads: ``cpu-scratch``'s inference threads.
         disable: passes to drop or rules to switch off (``"fuse"``, ``"inplace.view"``; :func:`disable`).
-        runtime: ``genai`` switches any device's pipeline to openvino.genai's memory model:
-            ``states{layout=paged}`` and ``cpu-scratch{attention=pa}`` (``ov``: unchanged).
+        runtime: ``genai`` switches any device's pipeline to openvino.genai's paged KV cache,
+            ``states{layout=paged}`` (``ov``: unchanged); the graph it runs on is genai's
+            (:func:`ovmem.genai.lift_genai`).
     """
     from ovmem.passes import CpuRuntime, CpuScratch, States
     from ovmem.passes import disable as disable_passes
@@ -228,8 +237,6 @@ def configure_pipeline(
         ]  # fmt: skip
     if threads:
         passes = [attrs.evolve(p, threads=threads) if isinstance(p, CpuScratch) else p for p in passes]
-    if runtime == "genai":
-        passes = [attrs.evolve(p, attention="pa") if isinstance(p, CpuScratch) else p for p in passes]
     return disable_passes(attrs.evolve(pipeline, passes=passes), list(disable))
 
 

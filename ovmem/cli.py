@@ -103,6 +103,14 @@ def _add_model_options(p: argparse.ArgumentParser, *, with_path: bool = True) ->
     )  # fmt: skip
 
 
+def _add_tokenizer_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--tokenizer", metavar="DIR", default=None,
+        help="--runtime genai: the folder of openvino_tokenizer.xml/openvino_detokenizer.xml genai loads "
+        "(default: the model's folder)",
+    )  # fmt: skip
+
+
 def _add_explain_options(p: argparse.ArgumentParser, explain_help: str) -> None:
     p.add_argument("--explain", type=_non_negative_int, default=None, metavar="N", help=explain_help)
     p.add_argument(
@@ -123,6 +131,7 @@ def _build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="analyze the built-in demo model")
     for p, with_path in ((analyze, True), (demo, False)):
         _add_model_options(p, with_path=with_path)
+        _add_tokenizer_option(p)
         p.add_argument("--allocator", default=None, help="temporary-memory planner, NAME or NAME{option=value}")
         p.add_argument("--json", action="store_true", help="print one JSON object (bytes)")
         _add_explain_options(p, "list the N largest tensors live at the peak and the per-layer table (0: no explanation)")
@@ -182,6 +191,8 @@ def _build_parser() -> argparse.ArgumentParser:
         if name != "llm":
             c.add_argument("--image", type=_image_size, metavar="WxH", help="derive the vision sequence from an image size")
             c.add_argument("--shape", action="append", default=[], metavar="NAME=D0,D1,...", help="override a vision input")
+        if name != "vit":
+            _add_tokenizer_option(c)
         if name == "vlm":
             c.add_argument("--prompt-tokens", type=_non_negative_int, default=0, help="text tokens next to the image (default 0)")
         c.add_argument("--device", default="generic", help="what to model: generic, CPU or GPU")
@@ -234,14 +245,14 @@ def _run_classic(args: argparse.Namespace) -> int:
             raise UsageError("llm: give the sequence length (tokens)")
         layout = detect_layout(args.path)
         if layout.is_vlm:  # a text-only prompt through the embeddings and the language model
-            report = analyze_pipeline(args.path, prompt_tokens=args.seq, stages=("embeddings", "language"),
-                                      device=args.device, allocator=args.allocator, runtime=args.runtime or "genai")  # fmt: skip
+            report = analyze_pipeline(args.path, prompt_tokens=args.seq, stages=("embeddings", "language"), device=args.device,
+                                      allocator=args.allocator, runtime=args.runtime or "genai", tokenizer=args.tokenizer)  # fmt: skip
         else:
             import ovmem
 
             report = ovmem.analyze(
                 layout.parts[0].xml, seq_len=args.seq, device=args.device, allocator=args.allocator,
-                runtime=args.runtime or "genai", new_tokens=args.new_tokens or None,
+                runtime=args.runtime or "genai", new_tokens=args.new_tokens or None, tokenizer=args.tokenizer,
             )  # fmt: skip
         lines = llm_lines_of(report)
     else:
@@ -249,6 +260,7 @@ def _run_classic(args: argparse.Namespace) -> int:
         report = analyze_pipeline(
             args.path, args.seq, image=args.image, prompt_tokens=getattr(args, "prompt_tokens", 0), stages=stages,
             device=args.device, allocator=args.allocator, shapes=parse_shapes(args.shape), runtime=args.runtime,
+            tokenizer=getattr(args, "tokenizer", None),
         )  # fmt: skip
         lines = vit_lines(report) if args.command == "vit" else vlm_lines(report)
     explanation = _explanation(report, args, default=0)
@@ -349,6 +361,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
         lift_from=args.lift,
         properties=_properties(args),
         runtime=args.runtime,
+        tokenizer=args.tokenizer,
         progress=_progress("ovmem analyze", args),
     )
     if _path(args) is None:
@@ -623,6 +636,8 @@ def _analysis_options(args: argparse.Namespace) -> dict:
     }  # fmt: skip
     if args.lift == "runtime":
         options["properties"] = _properties(args)
+    if getattr(args, "tokenizer", None):
+        options["tokenizer"] = args.tokenizer
     return options
 
 
@@ -732,7 +747,7 @@ def _run_classic_budget(args: argparse.Namespace) -> int:
     _reject_explain(args)
     options = {"device": args.device, "allocator": args.allocator, "kind": args.command}
     if args.command == "llm" and (args.runtime or "genai") == "genai" and not detect_layout(args.path).is_vlm:
-        options.update(runtime="genai", new_tokens=args.new_tokens or None)
+        options.update(runtime="genai", new_tokens=args.new_tokens or None, tokenizer=args.tokenizer)
     elif args.command == "llm" and args.new_tokens:
         options["new_tokens"] = args.new_tokens
     if args.command == "vlm":

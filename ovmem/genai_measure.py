@@ -21,7 +21,9 @@ The number of prompt and generated tokens is read back from genai's ``PerfMetric
 as ``openvino_tokenizer.xml``/``openvino_detokenizer.xml`` in a cache folder (``$OVMEM_CACHE`` or
 ``~/.cache/ovmem``), **never in the model folder**. The pipeline is then built with
 ``LLMPipeline(folder, Tokenizer(that_cache_folder), device)``, so nothing is copied or linked. A prompt
-of N such words is exactly N tokens. With the folder's own tokenizer the prompt is a repeated word,
+of N such words is exactly N tokens; they are drawn at random (seeded) over the vocabulary, as
+``ovmem measure`` draws its token ids, since which rows of the embedding table a prompt looks up
+decides how much of the table pages in. With the folder's own tokenizer the prompt is a repeated word,
 adjusted until it encodes to N tokens (the tokenizer's own special tokens included, as ``generate``
 adds them); if no such text exists the token ids are given to ``generate`` directly.
 
@@ -84,6 +86,9 @@ class GenaiMeasurement:
     """``"text"`` (a string that tokenizes to N tokens) or ``"token ids"`` (given to ``generate`` directly)."""
     tokenizer: str
     """``"model folder"`` or ``"generated word-level (V tokens): DIR"``."""
+    tokenizer_dir: str
+    """The folder genai read ``openvino_tokenizer.xml``/``openvino_detokenizer.xml`` from (``analyze(...,
+    tokenizer=...)`` counts the same models)."""
     backend: str
     """``"PA"`` (continuous batching, paged KV cache) or ``"SDPA"`` (stateful model), from the properties."""
     properties: Mapping[str, str]
@@ -214,6 +219,7 @@ def measure_genai(
         generated_tokens=r["generated_tokens"],
         prompt_source=r["prompt_source"],
         tokenizer=tokenizer_label,
+        tokenizer_dir=str(tokenizer_dir or folder),
         backend=backend,
         properties={k: str(v) for k, v in props.items()},
         compiled_models=r["compiled_models"],
@@ -455,8 +461,12 @@ def _make_prompt(tokenizer, spec: dict[str, Any]):
         return int(tokenizer.encode(text).input_ids.get_shape()[-1])
 
     if spec["words"]:  # the generated tokenizer: one token per word
-        words = spec["words"]
-        text = " ".join(f"w{1 + i % (words - 1)}" for i in range(n))
+        import numpy as np
+
+        # seeded random ids over the whole vocabulary, as ``ovmem measure`` feeds: the rows of
+        # the embedding table a prompt looks up decide how much of it pages in (cpu-runtime rule 4)
+        ids = np.random.default_rng(0).integers(1, spec["words"], n)
+        text = " ".join(f"w{i}" for i in ids)
         if count(text) == n:
             return text, "text"
     else:

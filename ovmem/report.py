@@ -247,10 +247,8 @@ def format_report(report: MemoryReport) -> str:
         rows.append(("kernel scratch", report.scratch_bytes, f"shared by the kernels for the run: {detail}"))
     if report.runtime_bytes:
         note = f"the {report.device} plugin's own code and threads"
-        if report.runtime == "genai":
-            from ovmem.genai import GENAI_LIBRARY_BYTES
-
-            note += f", openvino.genai's library {format_bytes(GENAI_LIBRARY_BYTES)} (measured)"
+        if parts := report.graph.meta.get("genai_runtime") if report.graph is not None else None:
+            note += ", openvino.genai's " + ", ".join(f"{name} {format_bytes(n)}" for name, n in parts.items()) + " (measured)"
         rows.append(("runtime", report.runtime_bytes, note))
     lines = [head]
     tag = "" if report.validated else NOT_VALIDATED

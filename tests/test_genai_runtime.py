@@ -10,7 +10,13 @@ import pytest
 
 import ovmem
 from ovmem.cli import main
-from ovmem.genai import GENAI_LIBRARY_BYTES, prepare_model
+from ovmem.genai import (
+    GENAI_LIBRARY_BYTES,
+    GENAI_PIPELINE_BYTES,
+    TOKENIZER_BYTES_PER_TOKEN,
+    TOKENIZER_FIXED_BYTES,
+    prepare_model,
+)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 QWEN = FIXTURES / "tiny-qwen2-f16"  # vocab 256, 2 layers, 4 query heads, 2 KV heads of 16, KV f16 (rt_info)
@@ -25,23 +31,36 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 def test_logits_are_the_last_token_only():
     ov_report = ovmem.analyze(QWEN, seq_len=64, device="CPU")
     genai = ovmem.analyze(QWEN, seq_len=64, device="CPU", runtime="genai")
-    assert [v.type.shape for v in genai.graph.outputs][0] == (1, 1, 256)
+    assert [v.type.shape for v in genai.graph.outputs][0] == (1, 1, 256)  # [sampled rows, 1, vocab]
     assert [v.type.shape for v in ov_report.graph.outputs][0] == (1, 64, 256)
-    # by hand: input_ids, attention_mask, position_ids [1, 64] i64, beam_idx [1] i32, logits [1, 1, 256] f32
-    assert genai.io_bytes == 3 * 64 * 8 + 4 + 256 * 4
+    # by hand: input_ids, position_ids [64] i64; past_lens, score_aggregation_window [1] i32,
+    # subsequence_begins, block_indices_begins [2] i32, block_indices [2 blocks] i32, max_context_len
+    # [] i32, sampled_tokens_indices [1] i64; logits [1, 1, 256] f32
+    assert genai.io_bytes == 2 * 64 * 8 + 2 * 4 + 3 * 2 * 4 + 4 + 8 + 256 * 4
     assert genai.runtime == "genai" and ov_report.runtime == "ov"
 
 
-def test_mask_chain_is_folded():
+def test_the_graph_is_the_paged_one():
     model = ov.Core().read_model(str(QWEN / "openvino_model.xml"))
     prepared = prepare_model(model)
-    masks = [op.input_value(3).get_node() for op in prepared.get_ordered_ops() if op.get_type_name() == "ScaledDotProductAttention"]
-    assert masks and all(m.get_type_name() == "Constant" and m.get_output_partial_shape(0).rank.get_length() == 0 for m in masks)
-    assert len(prepared.get_ordered_ops()) < len(model.get_ordered_ops())  # the mask chain is gone ...
-    sdpa = [op for op in model.get_ordered_ops() if op.get_type_name() == "ScaledDotProductAttention"]
-    assert sdpa[0].input_value(3).get_node().get_type_name() != "Constant"  # ... from the clone only
+    kinds = [op.get_type_name() for op in prepared.get_ordered_ops()]
+    assert kinds.count("PagedAttentionExtension") == 2 and "ScaledDotProductAttention" not in kinds
+    assert "ScaledDotProductAttention" in [op.get_type_name() for op in model.get_ordered_ops()]  # a clone was changed
     graph = ovmem.analyze(QWEN, seq_len=64, runtime="genai").graph
     assert not any(len(v.type.shape) == 4 and v.type.shape[-2:] == (64, 64) for v in graph.values())  # no [.,.,T,T] mask
+    # the caches are states the kernel writes in place, in the logical [batch, kv heads, tokens, head size]
+    assert sorted(s.variable_id for s in graph.states) == ["key_cache.0", "key_cache.1", "value_cache.0", "value_cache.1"]
+    assert {s.type.shape for s in graph.states} == {(1, 2, 64, 16)} and all(s.assign is None for s in graph.states)
+    assert not any("cache" in v.name for v in graph.inputs)
+
+
+def test_batch_and_past_flatten_the_tokens():
+    graph = ovmem.analyze(QWEN, seq_len=8, batch=3, past_len=40, runtime="genai").graph
+    shapes = {v.name: v.type.shape for v in graph.inputs}
+    assert shapes["input_ids"] == (24,) and shapes["past_lens"] == (3,) and shapes["subsequence_begins"] == (4,)
+    assert shapes["block_indices"] == (3 * 2,)  # ceil(48 / 32) blocks per sequence
+    assert {s.type.shape for s in graph.states} == {(3, 2, 48, 16)}
+    assert graph.outputs[0].type.shape == (3, 1, 256)  # one sampled row per sequence
 
 
 def test_paged_kv_bytes_by_hand():
@@ -58,8 +77,24 @@ def test_pa_scratch_and_library():
     report = ovmem.analyze(QWEN, seq_len=64, device="CPU", runtime="genai", threads=2)
     # one PagedAttention node's _weight [2, H=4, 32, 64] f32 and _output [2, 32, 4, 16] f32
     assert report.scratch == {"pa": 2 * 4 * 32 * 64 * 4 + 2 * 32 * 4 * 16 * 4}
-    assert report.runtime_bytes == ovmem.analyze(QWEN, seq_len=64, device="CPU").runtime_bytes + GENAI_LIBRARY_BYTES
+    plugin = ovmem.analyze(QWEN, seq_len=64, device="CPU").runtime_bytes
+    assert report.runtime_bytes == plugin + GENAI_LIBRARY_BYTES + GENAI_PIPELINE_BYTES  # the fixture has no tokenizer
     assert ovmem.analyze(QWEN, seq_len=64, runtime="genai").runtime_bytes == 0  # generic counts no runtime
+
+
+def test_tokenizer_models_by_hand(tmp_path, capsys):
+    for name, size in (("openvino_tokenizer", 1000), ("openvino_detokenizer", 3000)):
+        (tmp_path / f"{name}.xml").write_text("<net/>")
+        (tmp_path / f"{name}.bin").write_bytes(bytes(size))
+    report = ovmem.analyze(QWEN, seq_len=64, device="CPU", runtime="genai", tokenizer=tmp_path)
+    without = ovmem.analyze(QWEN, seq_len=64, device="CPU", runtime="genai")
+    # both .bin files, the per-entry tables of the 256-entry vocabulary (the logits' width), the fixed part
+    assert report.runtime_bytes - without.runtime_bytes == 4000 + 256 * TOKENIZER_BYTES_PER_TOKEN + TOKENIZER_FIXED_BYTES
+    code, out, err = run(capsys, "analyze", str(QWEN), "--seq-len", "64", "--device", "CPU", "--runtime", "genai",
+                         "--tokenizer", str(tmp_path), "--explain", "0")  # fmt: skip
+    assert code == 0 and "pipeline 8.00 MiB, tokenizer 3.13 MiB (measured)" in out
+    code, _, err = run(capsys, "llm", str(QWEN), "64", "--tokenizer", str(tmp_path / "missing"))
+    assert code == 2 and err.count("\n") == 1 and "--tokenizer" in err
 
 
 def test_runtime_in_text_and_json(capsys):

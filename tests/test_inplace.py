@@ -44,6 +44,27 @@ def test_views_rule_off():
     assert len(_temps(graph)) == 2
 
 
+def _transpose_model(order: list[int]) -> ov.Model:
+    """``[T, 1, 4, 8]`` (T dynamic) transposed by ``order``, as genai's paged graph moves its unit axis."""
+    x = named(ops.parameter([-1, 1, 4, 8], ov.Type.f32, name="x"), "x")
+    a = named(ops.relu(x), "a")
+    t = named(ops.transpose(a, ops.constant(order, ov.Type.i64)), "t")
+    return ov.Model([ops.result(named(ops.relu(t), "b"))], [x])
+
+
+@pytest.mark.parametrize(
+    ("order", "view"),
+    [([0, 2, 1, 3], True), ([1, 0, 2, 3], True), ([0, 1, 3, 2], False), ([2, 1, 0, 3], False)],
+)
+def test_transpose_of_unit_axes_is_a_view(order, view):
+    # TransposeToReshape: only the static-1 axis moves, the others keep their order -> a Reshape
+    graph, v = _run(_transpose_model(order))
+    assert (alias_root(v["t"]) is v["a"]) is view
+    assert len(_temps(graph)) == (1 if view else 2)  # b is the model output
+    _, v = _run(_transpose_model(order), "inplace{transpose=false}")
+    assert not ALIAS_OF.is_set(v["t"])
+
+
 def _concat_model(leading: int) -> ov.Model:
     """Two Relus of [leading, 4, 8] concatenated on axis 1; ``leading = -1`` declares it dynamic."""
     x = named(ops.parameter([leading, 4, 8], ov.Type.f32, name="x"), "x")

@@ -10,7 +10,7 @@ import pytest
 
 from ovmem.cli import main
 from ovmem.errors import UsageError
-from ovmem.genai import GENAI_LIBRARY_BYTES
+from ovmem.genai import GENAI_LIBRARY_BYTES, GENAI_PIPELINE_BYTES
 from ovmem.vlm import analyze_pipeline
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -37,7 +37,7 @@ def test_language_model_logits_are_the_last_token(folder):
     for g, o in zip(genai.runs, ov_report.runs, strict=True):
         if g.role != "language":
             assert g.report.runtime == "ov" and g.working_bytes == o.working_bytes
-    assert genai.runtime_bytes == ov_report.runtime_bytes + GENAI_LIBRARY_BYTES
+    assert genai.runtime_bytes == ov_report.runtime_bytes + GENAI_LIBRARY_BYTES + GENAI_PIPELINE_BYTES
     assert genai.to_dict()["runtime"] == "genai" and ov_report.to_dict()["runtime"] == "ov"
 
 
@@ -61,7 +61,7 @@ def test_cli_vlm_defaults_to_genai(capsys):
     assert main(["vlm", str(QWEN), "64", "--prompt-tokens", "8", "--device", "CPU", "--runtime", "ov", "--json"]) == 0
     ov_data = json.loads(capsys.readouterr().out)
     assert default["runtime"] == "genai" and ov_data["runtime"] == "ov"
-    assert default["runtime_bytes"] == ov_data["runtime_bytes"] + GENAI_LIBRARY_BYTES
+    assert default["runtime_bytes"] == ov_data["runtime_bytes"] + GENAI_LIBRARY_BYTES + GENAI_PIPELINE_BYTES
     assert main(["vlm", str(QWEN), "64", "--prompt-tokens", "8"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("Total VIT Runtime Memory") and lines[2].startswith("Total VIT + LLM + Embeddings")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,11 @@ def read_model(path: str | os.PathLike[str], core: ov.Core | None = None) -> ov.
         raise ModelError(f"{xml}: OpenVINO could not read it: {detail[0] if detail else 'unknown error'}") from exc
 
 
+RT_INFO_ATTRIBUTES = ("num_k_heads", "k_head_size", "num_v_heads", "v_head_size")
+"""Integer rt_info entries kept as attributes: ``SDPAToPagedAttention`` leaves the heads and head
+sizes of each ``PagedAttentionExtension`` there (the op's inputs are ``[tokens, heads·size]``)."""
+
+
 def _tensor_type(output: ov.Output) -> TensorType:
     pshape = output.get_partial_shape()
     if pshape.rank.is_dynamic:
@@ -114,6 +120,8 @@ def _attributes(op: ov.Node) -> dict[str, Any]:
         attributes = dict(op.get_attributes())
     except Exception:  # some ops cannot report every attribute to Python
         attributes = {}
+    info = op.get_rt_info()
+    attributes.update({key: info[key].astype(int) for key in RT_INFO_ATTRIBUTES if key in info})
     if op.get_type_name() == "Constant":
         out = op.output(0)
         pshape = out.get_partial_shape()
@@ -145,6 +153,7 @@ def lift(
     past_len: int = 0,
     shapes: dict[str, tuple[int, ...]] | None = None,
     core: ov.Core | None = None,
+    finish: Callable[[Graph], object] | None = None,
 ) -> Graph:
     """Lift a model into a :class:`Graph` with static shapes for one run.
 
@@ -155,6 +164,8 @@ def lift(
         past_len: tokens already in the KV cache (0 = prefill).
         shapes: explicit input shapes by name, overriding the rules of :mod:`ovmem.ir.specialize`.
         core: an ``openvino.Core`` to read with (a new one by default).
+        finish: called on the lifted graph before shapes that stayed dynamic are counted (a
+            runtime's own lift settles its special inputs and outputs there: :mod:`ovmem.genai`).
 
     Raises:
         UsageError: a bad size, path or shape override.
@@ -228,6 +239,8 @@ def lift(
         elif op_type == "Result":
             graph.outputs.append(node.inputs[0])
     graph.states = [State(vid, read, writes.get(vid)) for vid, read in reads.items()]
+    if finish is not None:
+        finish(graph)
     dynamic = [v.name for v in graph.values() if not v.type.is_static]
     if dynamic:
         logger.warning("%d values keep dynamic shapes after specialisation (first: %s)", len(dynamic), dynamic[0])

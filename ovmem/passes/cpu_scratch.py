@@ -22,11 +22,12 @@ the pages they touch (``docs/cpu-plugin-notes.md`` section 10):
      one-token step uses another kernel; its cache was filled by a prefill whose buffers stay:
      with ``seq_len`` 1 the prefill of the ``past_len`` cached tokens is counted.
 
-  3. ``pa`` (``attention=pa``, the ``genai`` runtime: the model compiled after
-     ``SDPAToPagedAttention``, ``docs/genai-notes.md`` rule 6): each ``PagedAttention`` node has
+  3. ``pa``: the ``PagedAttentionExtension`` kernel (the model as openvino.genai compiles it after
+     ``SDPAToPagedAttention``, ``--runtime genai``, ``docs/genai-notes.md`` rule 6): each node has
      its own executor (``MHAHelper::init`` in ``executor_pa.cpp``) with grow-only f32 buffers
      ``_weight [threads, H, 32, rnd_up(kv_len, 32)]`` and ``_output [threads, 32, H, D]``, where
-     kv_len is the context at the prefill (``past + seq``). The ``sdpa`` rule does not apply then.
+     kv_len is the context at the prefill (``past + seq``), H the query heads and D the larger
+     head size (the node's ``num_k_heads``/``k_head_size``/``v_head_size`` attributes).
      ``pa_nodes`` says how many nodes' buffers are resident together: ``all`` (one per attention
      layer) or ``one`` (the largest).
 
@@ -89,10 +90,11 @@ def _fc_scratch(node: Node, precision: str, threads: int) -> int:
 
 
 def _pa_scratch(node: Node, threads: int, keys: int) -> int:
-    q = node.inputs[0].type.shape
-    if len(q) != 4:
+    q, attributes = node.inputs[0].type.shape, node.attributes
+    if len(q) != 2 or not attributes.get("k_head_size"):
         return 0
-    heads, head_size = q[1], max(q[3], node.inputs[2].type.shape[-1] if node.inputs[2].type.shape else 0)
+    heads = q[1] // attributes["k_head_size"]
+    head_size = max(attributes["k_head_size"], attributes.get("v_head_size", 0))
     kv_len = -(-keys // SDPA_BLOCK) * SDPA_BLOCK
     return threads * heads * SDPA_BLOCK * kv_len * 4 + threads * SDPA_BLOCK * heads * head_size * 4
 
@@ -121,8 +123,8 @@ class CpuScratch(Pass):
     """Rule 1: the FullyConnected scratchpad."""
     sdpa: bool = True
     """Rule 2: the SDPA prefill kernel's buffers."""
-    attention: Literal["sdpa", "pa"] = "sdpa"
-    """Which attention kernel runs: the stateful model's SDPA (rule 2) or genai's PagedAttention (rule 3)."""
+    pa: bool = True
+    """Rule 3: the PagedAttention kernel's buffers."""
     pa_nodes: Literal["all", "one"] = "one"
     """Rule 3: every PagedAttention node's buffers resident together, or only the largest."""
 
@@ -142,14 +144,14 @@ class CpuScratch(Pass):
         scratch = {}
         if self.fc:
             scratch["fc"] = max((_fc_scratch(n, precision, threads) for n in graph.nodes), default=0)
-        if self.sdpa and self.attention == "pa":
-            pa = [_pa_scratch(n, threads, past + seq) for n in graph.nodes if n.op_type == "ScaledDotProductAttention"]
-            scratch["pa"] = (sum(pa) if self.pa_nodes == "all" else max(pa, default=0)) if pa else 0
-        elif self.sdpa:
+        if self.sdpa:
             sdpa = [n for n in graph.nodes if n.op_type == "ScaledDotProductAttention" and len(n.inputs) >= 3]
             caches = [s.type.shape[1] for s in graph.states if len(s.type.shape) == 4]
             kv_heads = min(caches) if caches else None
             scratch["sdpa"] = max((_sdpa_scratch(n, precision, threads, queries, keys, kv_heads) for n in sdpa), default=0)
+        if self.pa:
+            pa = [_pa_scratch(n, threads, past + seq) for n in graph.nodes if n.op_type == "PagedAttentionExtension"]
+            scratch["pa"] = sum(pa) if self.pa_nodes == "all" else max(pa, default=0)
         modified = SCRATCH.get(graph, None) != scratch
         SCRATCH.set(graph, scratch)
         return PassResult(graph, modified)

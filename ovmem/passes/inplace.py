@@ -16,11 +16,16 @@ which compiles LLMs with dynamic shapes (sources in ``docs/passes.md``):
      ``Eltwise::canBeInPlace`` refuses dynamic nodes): an elementwise op writes over its first input
      when every input has this op as its only reader, the first input is not a model input, and it
      has the output's shape and element type.
-  5. ``rope`` (off): the fused rotate-half RoPE (``fuse.rope``) writes over its input. The CPU
+  5. ``transpose`` (on): a ``Transpose`` that moves only axes of a static size 1 (the others keep
+     their order, in the declared shape) is a ``Reshape``, so a view: OpenVINO's
+     ``TransposeToReshape`` (``src/common/transformations/src/transformations/common_optimizations/transpose_to_reshape.cpp``)
+     rewrites it so before the plugin plans memory — e.g. ``[T, 1, H, D] → [T, H, 1, D]`` in the
+     graph openvino.genai compiles.
+  6. ``rope`` (off): the fused rotate-half RoPE (``fuse.rope``) writes over its input. The CPU
      plugin's ``RoPE`` node writes a new tensor (it also absorbs the transpose); switch it on to
      model a runtime that rotates in place.
 
-Reads: ``category``, ``declared_shape``, ``kernel`` and ``folded_by`` (rule 5). Writes: ``alias_of``.
+Reads: ``category``, ``declared_shape``, ``kernel`` and ``folded_by`` (rule 6). Writes: ``alias_of``.
 """
 
 from __future__ import annotations
@@ -71,6 +76,16 @@ def _leading_ones(value: Value, axis: int | None) -> bool:
     return all(d == 1 for d in declared[:axis]) and declared[axis] >= 0
 
 
+def _moves_only_ones(node: Node) -> bool:
+    """Rule 5: the Transpose's constant order keeps every axis not declared a static 1 in order."""
+    order = node.inputs[1].producer.attributes.get("value") if len(node.inputs) > 1 and node.inputs[1].producer else None
+    declared = DECLARED_SHAPE.get(node.inputs[0], None)
+    if order is None or declared is None or len(declared) != order.size:
+        return False
+    kept = [int(axis) for axis in order.reshape(-1) if declared[int(axis)] != 1]
+    return kept == sorted(kept)
+
+
 def _static(node: Node) -> bool:
     values = [*node.inputs, *node.outputs]
     return all(-1 not in DECLARED_SHAPE.get(v, (-1,)) for v in values)
@@ -86,6 +101,7 @@ class InPlace(Pass):
     concat: bool = True
     split: bool = True
     eltwise: Literal["auto", "on", "off"] = "auto"
+    transpose: bool = True
     rope: bool = False
 
     def call(self, graph: Graph) -> PassResult:
@@ -96,6 +112,8 @@ class InPlace(Pass):
             if out is None or not _buffer(out):
                 continue
             if self.view and node.op_type in VIEW_OPS and _buffer(node.inputs[0]):
+                modified |= alias(out, node.inputs[0])
+            elif self.transpose and node.op_type == "Transpose" and _buffer(node.inputs[0]) and _moves_only_ones(node):
                 modified |= alias(out, node.inputs[0])
             elif self.concat and node.op_type in CONCAT_OPS and self._concat_in_place(node, pinned):
                 for value in node.inputs:
@@ -134,7 +152,7 @@ class InPlace(Pass):
         )
 
     def _rope(self, graph: Graph) -> bool:
-        """Rule 5: alias each fused RoPE's output to the external input of its element type and size."""
+        """Rule 6: alias each fused RoPE's output to the external input of its element type and size."""
         regions: dict[Node, list[Node]] = {}
         for node in graph.nodes:
             if node.outputs and FOLDED_BY.get(node.outputs[0], "") == "fuse.rope":

@@ -84,9 +84,10 @@ def state_bytes(state: State, tokens: int, precision: str, group_size: int = 0, 
 
 
 def _is_value_cache(state: State) -> bool:
-    """A value cache: its id's last ``key``/``value`` is ``value`` (``past_key_values.0.valuepresent.0.value``)."""
+    """A value cache: its id's last ``key``/``value`` is ``value`` (``past_key_values.0.valuepresent.0.value``, ``value_cache.0``)."""
     name = state.variable_id.lower()
-    return name.rfind("value") > name.rfind("key") + 2  # "key" inside "past_key_values" comes first
+    value, key = name.rfind("value"), name.rfind("key")
+    return value >= 0 and (key < 0 or value > key + 2)  # "key" inside "past_key_values" comes first
 
 
 def paged_state_bytes(state: State, tokens: int, precision: str, block: int = PAGED_BLOCK, scale_bytes: int = SCALE_BYTES) -> int:

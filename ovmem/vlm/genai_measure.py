@@ -62,6 +62,8 @@ class VlmGenaiMeasurement:
     """What genai's ``PerfMetrics`` counts as the prompt: image tokens, their tags and the P words."""
     generated_tokens: int
     tokenizer: str
+    tokenizer_dir: str
+    """The folder genai read the tokenizer and detokenizer models from (the side folder)."""
     import_rss_bytes: int
     loaded_rss_bytes: int
     """After ``VLMPipeline`` was built, before ``generate``."""
@@ -187,6 +189,7 @@ def measure_genai_vlm(
         model=folder.name, path=str(folder), device=device, image=(width, height), words=words,
         new_tokens=new_tokens, input_tokens=r["input_tokens"], generated_tokens=r["generated_tokens"],
         tokenizer=f"generated word-level ({vocab} tokens, image tags as special tokens): {tokenizer}",
+        tokenizer_dir=str(side),
         import_rss_bytes=r["import"], loaded_rss_bytes=r["loaded"], peak_rss_bytes=r["peak"]["rss"],
         peak_anon_bytes=r["max_anon"], peak_file_bytes=r["max_file"], generate_peak_rss_bytes=r["generate_peak"],
         hwm_rss_bytes=r["hwm"], load_seconds=r["load_seconds"], generate_seconds=r["generate_seconds"],

@@ -22,7 +22,7 @@ count, they do not run for an image and a prompt.
 ``runtime="genai"`` (openvino.genai's ``VLMPipeline``, ``docs/genai-notes.md`` rule 9): the language
 model runs on the PagedAttention path as ``LLMPipeline``'s does, so its prefill and decode are
 analysed with ``ovmem.analyze(..., runtime="genai")`` (last-token LM head, no mask chain, paged KV
-cache, PA scratch; :mod:`ovmem.genai`), and genai's library is added to the runtime once. The vision
+cache, PA scratch; :mod:`ovmem.genai`), and genai's library, pipeline and tokenizer are added to the runtime once. The vision
 parts and the text embeddings are compiled and run as given under both runtimes.
 """
 
@@ -38,7 +38,7 @@ import attrs
 from ovmem.api import analyze
 from ovmem.devices import get_device
 from ovmem.errors import UsageError
-from ovmem.genai import GENAI_LIBRARY_BYTES, check_runtime
+from ovmem.genai import check_runtime, check_tokenizer, runtime_parts
 from ovmem.ir.core import Graph
 from ovmem.ir.lift import read_model
 from ovmem.report import NOT_VALIDATED, SCHEMA_VERSION, MemoryReport
@@ -171,6 +171,7 @@ def analyze_pipeline(
     shapes: Mapping[str, tuple[int, ...]] | None = None,
     stages: tuple[str, ...] = ("vision", "embeddings", "language", "other"),
     runtime: str = "ov",
+    tokenizer: str | os.PathLike[str] | None = None,
 ) -> PipelineReport:
     """Analyse an optimum-intel VLM export for one image of ``vision_sequence`` patches (or of the
     ``image`` size ``(width, height)``, as the family's processor would cut it) and a prompt of
@@ -180,9 +181,12 @@ def analyze_pipeline(
     limits what runs: ``("vision",)`` is the image encoder alone (``ovmem vit``);
     ``("embeddings", "language")`` a text-only prompt (``ovmem llm`` on a VLM folder).
     ``runtime``: ``ov`` or ``genai`` (the language model as openvino.genai's VLMPipeline compiles it;
-    the vision parts are the same under both).
+    the vision parts are the same under both); with ``genai`` genai's own parts are counted once
+    (:func:`ovmem.genai.runtime_parts`; ``tokenizer``: the folder of its tokenizer models, default
+    the export's).
     """
     check_runtime(runtime)
+    check_tokenizer(tokenizer)
     layout = detect_layout(path)
     if prompt_tokens < 0:
         raise UsageError(f"--prompt-tokens must be >= 0, got {prompt_tokens}")
@@ -232,8 +236,9 @@ def analyze_pipeline(
                      "files are mapped; the head is read whole, the lookups read only their rows on the CPU")  # fmt: skip
     target = get_device(device)
     runtime_bytes = target.runtime_bytes
-    if runtime == "genai" and runtime_bytes and any(r.role == "language" for r in runs):
-        runtime_bytes += GENAI_LIBRARY_BYTES  # a device that counts its runtime's code (as ovmem.analyze does)
+    language_run = next((r for r in runs if r.role == "language"), None)
+    if runtime == "genai" and runtime_bytes and language_run is not None:  # a device that counts its runtime's code
+        runtime_bytes += sum(runtime_parts(language_run.report.graph, tokenizer).values())
     if not target.validated:
         notes.insert(0, f"device {target.name}: {NOT_VALIDATED}")
     return PipelineReport(
