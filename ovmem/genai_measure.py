@@ -583,7 +583,5 @@ def _child_main(argument: str) -> int:
             "genai_version": genai.get_version() if hasattr(genai, "get_version") else genai.__version__,
         }
     except BaseException as exc:  # noqa: BLE001 - reported to the parent as one line
-        print(base._RESULT_TAG + json.dumps({"error": f"{stage} failed: {base._error_text(exc)}"}), flush=True)
-        return 1
-    print(base._RESULT_TAG + json.dumps(out), flush=True)
-    return 0
+        return base._send_failure(stage, exc)
+    return base._send(out)

@@ -463,6 +463,17 @@ def _error_text(exc: BaseException) -> str:
     return _last_line(str(exc)) or type(exc).__name__
 
 
+def _send(result: dict[str, Any]) -> int:
+    """Print a child's result as the one tagged line the parent reads (:func:`_result_line`); its exit code."""
+    print(_RESULT_TAG + json.dumps(result), flush=True)
+    return 1 if "error" in result else 0
+
+
+def _send_failure(stage: str, exc: BaseException) -> int:
+    """A child's failure in ``stage``, as one line for the parent; its exit code."""
+    return _send({"error": f"{stage} failed: {_error_text(exc)}"})
+
+
 def _make_input(entry: dict[str, Any], element_type, rng):
     """The data of one input: numpy where numpy has the type (shared with the graph), else an ov.Tensor."""
     import numpy as np
@@ -581,7 +592,5 @@ def _child_main(argument: str) -> int:
             "properties": props,
         }
     except BaseException as exc:  # noqa: BLE001 - reported to the parent as one line
-        print(_RESULT_TAG + json.dumps({"error": f"{stage} failed: {_error_text(exc)}"}), flush=True)
-        return 1
-    print(_RESULT_TAG + json.dumps(result), flush=True)
-    return 0
+        return _send_failure(stage, exc)
+    return _send(result)

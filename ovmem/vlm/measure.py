@@ -574,7 +574,5 @@ def _child_main(argument: str) -> int:
         }
         # models, compiled models, requests and client_inputs stay alive to here, as optimum keeps them
     except BaseException as exc:  # noqa: BLE001 - reported to the parent as one line
-        print(base._RESULT_TAG + json.dumps({"error": f"{stage} failed: {base._error_text(exc)}"}), flush=True)
-        return 1
-    print(base._RESULT_TAG + json.dumps(result), flush=True)
-    return 0
+        return base._send_failure(stage, exc)
+    return base._send(result)
