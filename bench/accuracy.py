@@ -45,7 +45,8 @@ openvino.genai (``--runtime genai``)::
 
 Every LLM export, each prompt length N and each number of generated tokens M: ``LLMPipeline`` in a
 fresh process (``ovmem.genai_measure.measure_genai``, a generated tokenizer where the folder has
-none) against ``ovmem.analyze(path, seq_len=N, device=..., runtime="genai", new_tokens=M)``.
+none) against ``ovmem.analyze(path, seq_len=N, device=..., runtime="genai", new_tokens=M,
+tokenizer=...)`` with the tokenizer folder the measurement loaded.
 """
 
 from __future__ import annotations

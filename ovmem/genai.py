@@ -17,7 +17,7 @@ device; it changes three things (``docs/genai-notes.md`` has the sources and the
    sequence, and each cache in the logical ``[batch, kv_heads, past + seq, head_size]`` shape of a
    stateful variable (heads and size from the ``num_k_heads`` / ``k_head_size`` rt_info the
    transformation leaves on each ``PagedAttentionExtension``). The lifted caches are **states**
-   (:func:`caches_as_states`, with no ``Assign``: the kernel writes them in place), so ``states``
+   (:func:`settle_paged_graph`, with no ``Assign``: the kernel writes them in place), so ``states``
    sizes them and ``placement`` pins them like any KV cache.
 3. **The passes** (:func:`ovmem.api.configure_pipeline` with ``runtime="genai"``): ``states{layout=paged}``
    — genai's CPU blocks of 32 tokens, resident for the blocks written (:mod:`ovmem.passes.states`,
@@ -56,8 +56,8 @@ from ovmem.ir.core import Graph, State
 from ovmem.ir.types import TensorType
 
 __all__ = [
-    "GENAI_LIBRARY_BYTES", "GENAI_PIPELINE_BYTES", "PAGED_ATTENTION", "RUNTIMES", "caches_as_states",
-    "check_runtime", "check_tokenizer", "gather_sampled_tokens", "lift_genai", "paged_shapes", "prepare_model", "runtime_parts",
+    "GENAI_LIBRARY_BYTES", "GENAI_PIPELINE_BYTES", "PAGED_ATTENTION", "RUNTIMES", "settle_paged_graph",
+    "check_runtime", "check_tokenizer", "gather_sampled_tokens", "has_tokenizer", "lift_genai", "paged_shapes", "prepare_model", "runtime_parts",
     "tokenizer_bytes",
 ]  # fmt: skip
 
@@ -183,23 +183,25 @@ def paged_shapes(
             shapes[name] = (tokens, 1)
         elif pshape.is_dynamic and pshape.rank.is_static:
             before = declared.get(param.output(0).get_any_name() if param.output(0).get_names() else name)
-            dims, first = [], True
-            for axis, dim in enumerate(pshape):
-                back = axis - pshape.rank.get_length()
-                if dim.is_static:
-                    dims.append(dim.get_length())
-                elif first:
-                    dims.append(tokens)
-                    first = False
-                elif before is not None and before.rank.is_static and -back <= before.rank.get_length() and before[back].is_static:
-                    dims.append(before[back].get_length())
-                else:
-                    dims.append(tokens)
-            shapes[name] = tuple(dims)
+            shapes[name] = _token_shape(pshape, before, tokens)
     return shapes
 
 
-def caches_as_states(graph: Graph) -> int:
+def _token_shape(pshape: ov.PartialShape, before: ov.PartialShape | None, tokens: int) -> tuple[int, ...]:
+    """A token input's shape: ``tokens`` on its first dynamic axis, its other dynamic axes the
+    original input's (``before``) aligned from the right, where static there, else ``tokens``."""
+    known = [d.get_length() if d.is_static else None for d in before] if before is not None and before.rank.is_static else []
+    rank = pshape.rank.get_length()
+    first = next(axis for axis, dim in enumerate(pshape) if dim.is_dynamic)
+    dims = []
+    for axis, dim in enumerate(pshape):
+        back = axis - rank
+        original = known[back] if axis != first and -back <= len(known) else None
+        dims.append(dim.get_length() if dim.is_static else original if original is not None else tokens)
+    return tuple(dims)
+
+
+def settle_paged_graph(graph: Graph) -> int:
     """Settle the lifted paged model (in place; :func:`ovmem.ir.lift`'s ``finish``); returns how many
     caches there were.
 
@@ -227,10 +229,15 @@ def caches_as_states(graph: Graph) -> int:
     return len(caches)
 
 
+def has_tokenizer(folder: str | os.PathLike[str]) -> bool:
+    """Whether ``folder`` has the tokenizer and detokenizer models genai loads (:data:`TOKENIZER_FILES`)."""
+    return all((Path(folder) / name).is_file() for name in TOKENIZER_FILES)
+
+
 def tokenizer_bytes(folder: str | os.PathLike[str], vocab: int) -> int:
     """What the tokenizer and detokenizer models in ``folder`` hold in a pipeline (0 if it has none)."""
     folder = Path(folder)
-    if not all((folder / name).is_file() for name in TOKENIZER_FILES):
+    if not has_tokenizer(folder):
         return 0
     bins = sum(path.stat().st_size for name in TOKENIZER_FILES if (path := (folder / name).with_suffix(".bin")).is_file())
     return TOKENIZER_FIXED_BYTES + bins + TOKENIZER_BYTES_PER_TOKEN * vocab
@@ -259,7 +266,7 @@ def lift_genai(
     shapes: dict[str, tuple[int, ...]] | None = None, **lift_options: Any,
 ) -> Graph:  # fmt: skip
     """:func:`ovmem.ir.lift` of ``model`` (a path or an ``ov.Model``, not modified) as genai compiles
-    it: :func:`prepare_model`, :func:`paged_shapes` (``shapes`` win), :func:`caches_as_states`;
+    it: :func:`prepare_model`, :func:`paged_shapes` (``shapes`` win), :func:`settle_paged_graph`;
     named as the path's lift would be; ``graph.meta["runtime"]`` is ``genai``."""
     from ovmem.ir import lift
     from ovmem.ir.lift import _display_name, read_model, resolve_model_path
@@ -271,7 +278,7 @@ def lift_genai(
     prepared = prepare_model(model)
     sizes = paged_shapes(model, prepared, seq_len=seq_len, batch=batch, past_len=past_len)
     shapes = {**sizes, **(shapes or {})}
-    graph = lift(prepared, seq_len=seq_len, batch=batch, past_len=past_len, shapes=shapes, finish=caches_as_states, **lift_options)
+    graph = lift(prepared, seq_len=seq_len, batch=batch, past_len=past_len, shapes=shapes, finish=settle_paged_graph, **lift_options)
     if source is not None:
         graph.name = _display_name(source)
         graph.meta["source"] = str(source)

@@ -61,7 +61,6 @@ INSTALL_HINT = "pip install 'ovmem[genai]'"
 SCHEDULER_PREFIX = "scheduler_config."
 """``--property scheduler_config.cache_size=2`` sets a field of genai's ``SchedulerConfig``."""
 
-_TOKENIZER_FILES = ("openvino_tokenizer.xml", "openvino_detokenizer.xml")
 _TOKENIZER_FORMAT = 1
 """Bumped when the generated tokenizer changes, so old cached ones are not reused."""
 
@@ -161,6 +160,7 @@ def measure_genai(
         ModelError: the child failed, crashed or timed out.
     """
     from ovmem.errors import UsageError
+    from ovmem.genai import has_tokenizer
     from ovmem.measure import Rss, _peak_fields, _run_child
 
     for name, value in (("seq_len", seq_len), ("new_tokens", new_tokens)):
@@ -183,7 +183,7 @@ def measure_genai(
     if scheduler and backend == "SDPA":
         raise UsageError("scheduler_config.* properties need the PA backend, not ATTENTION_BACKEND=SDPA")
 
-    if all((folder / name).is_file() for name in _TOKENIZER_FILES):
+    if has_tokenizer(folder):
         tokenizer_dir, tokenizer_label, words = None, "model folder", None
     else:
         vocab = _vocab_size(folder)
@@ -286,6 +286,7 @@ def generated_tokenizer(
     genai's VLMPipeline repeats once per image token and looks up by encoding the tag.
     """
     from ovmem.errors import UsageError
+    from ovmem.genai import TOKENIZER_FILES, has_tokenizer
 
     if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 3:
         raise UsageError(f"a generated tokenizer needs a vocabulary of at least 3 tokens, got {vocab_size!r}")
@@ -306,7 +307,7 @@ def generated_tokenizer(
 
         tag = "-s" + hashlib.sha1(json.dumps(sorted(specials.items())).encode()).hexdigest()[:10]
     folder = root / "genai-tokenizers" / f"wordlevel-v{_TOKENIZER_FORMAT}-{vocab_size}{tag}-tok{version}"
-    if all((folder / name).is_file() for name in _TOKENIZER_FILES):
+    if has_tokenizer(folder):
         return folder
 
     eos = vocab_size - 1
@@ -340,8 +341,8 @@ def generated_tokenizer(
         model.set_rt_info("ovmem: generated word-level tokenizer, no chat template", "ovmem_generated")
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
     tmp.mkdir(parents=True, exist_ok=True)
-    ov.save_model(tokenizer, str(tmp / _TOKENIZER_FILES[0]))
-    ov.save_model(detokenizer, str(tmp / _TOKENIZER_FILES[1]))
+    ov.save_model(tokenizer, str(tmp / TOKENIZER_FILES[0]))
+    ov.save_model(detokenizer, str(tmp / TOKENIZER_FILES[1]))
     try:
         tmp.replace(folder)  # atomic: a concurrent builder either wins or finds a complete folder
     except OSError:

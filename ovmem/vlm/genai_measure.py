@@ -162,6 +162,7 @@ def measure_genai_vlm(
     ``new_tokens`` tokens for one ``image`` (``(width, height)``, default the family's size) and a prompt
     of ``words`` words, in a fresh process. Raises UsageError / ModelError as :func:`measure_genai` does."""
     from ovmem.errors import ModelError, UsageError
+    from ovmem.genai import has_tokenizer
     from ovmem.genai_measure import _require_genai, _vocab_size, generated_tokenizer
     from ovmem.measure import _run_child
 
@@ -172,7 +173,7 @@ def measure_genai_vlm(
     folder = Path(path).resolve()
     if not (folder / "openvino_language_model.xml").is_file():
         raise UsageError(f"{path}: not a VLM export folder (no openvino_language_model.xml)")
-    if all((folder / n).is_file() for n in ("openvino_tokenizer.xml", "openvino_detokenizer.xml")):
+    if has_tokenizer(folder):
         raise UsageError(f"{path}: has its own tokenizer; this measurement needs the generated one (word-level prompt)")
     vocab = _vocab_size(folder)
     tokenizer = generated_tokenizer(vocab, cache_dir=cache_dir, specials=family_specials(folder))
