@@ -176,12 +176,7 @@ def main_vlm(args, parser) -> int:
                 row = {"model": name, "path": str(path), "image": list(image), "error_message": str(exc).splitlines()[0]}
                 print(f"[accuracy]   failed: {row['error_message']}", file=sys.stderr, flush=True)
             else:
-                print(
-                    f"[accuracy]   estimate {mib(row['estimate']['total_bytes'])} MiB, measured "
-                    f"{mib(row['measurement']['peak_rss_bytes'])} MiB, error {row['error']:+.1%}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                report_point(row["estimate"]["total_bytes"], row["measurement"]["peak_rss_bytes"], row["error"])
             row["seconds"] = time.perf_counter() - t0
             rows.append(row)
     elapsed = time.perf_counter() - started
@@ -241,6 +236,12 @@ def write_points(path: Path, device: str, seconds: float, rows: list[dict]) -> N
 
 def mib(n: int) -> str:
     return f"{n / MIB:,.1f}"
+
+
+def report_point(estimate: int, measured: int, error: float, more: str = "") -> None:
+    """One finished point on stderr, while the run goes on."""
+    print(f"[accuracy]   estimate {mib(estimate)} MiB, measured {mib(measured)} MiB, error {error:+.1%}{more}",
+          file=sys.stderr, flush=True)  # fmt: skip
 
 
 def markdown_table(rows: list[dict], others: list[str]) -> str:
@@ -381,13 +382,8 @@ def main(argv: list[str] | None = None) -> int:
                 lift: {"total_bytes": p.estimate.total_bytes, "error": p.error, "estimate": p.estimate.to_dict()}
                 for lift, p in zip(args.lift[1:], others)
             }
-            print(
-                f"[accuracy]   estimate {mib(point.estimate.total_bytes)} MiB, measured "
-                f"{mib(point.measurement.peak_rss_bytes)} MiB, error {point.error:+.1%}"
-                + "".join(f"; {lift} lift {p.error:+.1%}" for lift, p in zip(args.lift[1:], others)),
-                file=sys.stderr,
-                flush=True,
-            )
+            more = "".join(f"; {lift} lift {p.error:+.1%}" for lift, p in zip(args.lift[1:], others))
+            report_point(point.estimate.total_bytes, point.measurement.peak_rss_bytes, point.error, more)
         row["seconds"] = time.perf_counter() - t0
         rows.append(row)
     elapsed = time.perf_counter() - started
