@@ -28,7 +28,8 @@ from typing import Any
 import attrs
 import openvino as ov
 
-from ovmem.api import PIPELINE_OPTIONS, analyze, analyze_graph, build_pipeline
+from ovmem.api import analyze, analyze_graph, build_pipeline
+from ovmem.config import RunConfig
 from ovmem.errors import UsageError
 from ovmem.ir import Graph, lift
 from ovmem.ir.lift import _display_name, read_model, resolve_model_path
@@ -45,8 +46,12 @@ Report = MemoryReport | PipelineReport
 
 KINDS = ("model", "llm", "vlm")
 
-VLM_OPTIONS = frozenset({"device", "allocator", "shapes", "runtime"})
+VLM_OPTIONS = frozenset({"device", "target", "threads", "allocator", "shapes", "runtime", "tokenizer"})
 """What a pipeline kind takes of :func:`ovmem.analyze`'s options (as ``ovmem llm`` / ``vlm`` do)."""
+
+SIZE_OPTIONS = ("batch", "past_len", "shapes")
+""":func:`ovmem.analyze`'s keywords that size the lifted graph; the others describe the run
+(:class:`~ovmem.config.RunConfig`)."""
 
 _LABELS = {
     "weights": "weights",
@@ -131,6 +136,7 @@ class LengthStudy:
         check_options(options)
         self.kind = kind
         self.options = options
+        self.config = RunConfig.create(**{k: v for k, v in options.items() if k not in SIZE_OPTIONS})
         self.reuse_shapes = reuse_shapes
         self.keep_graphs = keep_graphs
         self.variable = "prompt_tokens" if kind == "vlm" else "seq_len"
@@ -164,16 +170,13 @@ class LengthStudy:
 
     def _init_model(self, model: Any, name: str | None) -> None:
         # a runtime lift compiles each length, and genai changes the model before lifting: no template
-        self._runtime = self.options.get("lift_from", "graph") == "runtime" or self.options.get("runtime") == "genai"
+        self._runtime = self.config.lift_from == "runtime" or self.config.runtime == "genai"
         self._path = model
         if not self._runtime:  # a runtime lift compiles each length: nothing to reuse
             self._source = ModelSource(model)
         self.name = name or (self._source.name if self._source else ModelSource.name_of(model))
-        self._pipeline = build_pipeline(
-            self.options.get("device", "generic"), lift_from=self.options.get("lift_from", "graph"),
-            **{k: self.options[k] for k in PIPELINE_OPTIONS if k in self.options},
-        )  # fmt: skip
-        self._lift_args = {k: self.options[k] for k in ("batch", "past_len", "shapes") if k in self.options}
+        self._pipeline = build_pipeline(self.config)
+        self._lift_args = {k: self.options[k] for k in SIZE_OPTIONS if k in self.options}
 
     def _init_pipeline(self, model: Any, kind: str, image: Any, vision_sequence: Any, name: str | None) -> None:
         extra = sorted(set(self.options) - VLM_OPTIONS)
@@ -245,7 +248,6 @@ class LengthStudy:
             from ovmem.vlm import analyze_pipeline
 
             return analyze_pipeline(self._path, prompt_tokens=n, **self._pipeline_args, **self.options), "pipeline"
-        allocator, device = self.options.get("allocator"), self.options.get("device", "generic")
         if self._runtime:
             report = analyze(self._path, seq_len=n, **self.options)
             return _named(report, self.name), "runtime"
@@ -260,7 +262,7 @@ class LengthStudy:
                     logger.info("template at %d: %s", n, exc)
         if graph is None:
             graph = self._lift(n)
-        return _named(analyze_graph(graph, self._pipeline, device=device, allocator=allocator), self.name), method
+        return _named(analyze_graph(graph, self._pipeline, self.config), self.name), method
 
 
 def _named(report: MemoryReport, name: str) -> MemoryReport:
@@ -269,9 +271,7 @@ def _named(report: MemoryReport, name: str) -> MemoryReport:
 
 def check_options(options: Mapping[str, Any]) -> None:
     """Reject options :func:`ovmem.analyze` does not take, with one line."""
-    import inspect
-
-    known = set(inspect.signature(analyze).parameters) - {"model", "seq_len"}
+    known = {f.name for f in attrs.fields(RunConfig)} | set(SIZE_OPTIONS)
     unknown = sorted(set(options) - known)
     if unknown:
         raise UsageError(f"unknown option(s) {', '.join(unknown)}; analyze takes {', '.join(sorted(known))}")

@@ -3,64 +3,54 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 
 import attrs
 import openvino as ov
 
-from ovmem.alloc import Allocator, parse_allocator
+from ovmem.alloc import parse_allocator
+from ovmem.config import INFERENCE_PRECISIONS, RunConfig
 from ovmem.devices import get_device
 from ovmem.errors import UsageError
-from ovmem.genai import check_runtime, check_tokenizer, lift_genai, runtime_parts
+from ovmem.genai import check_tokenizer, lift_genai, runtime_parts
 from ovmem.ir import Graph, lift
 from ovmem.ir.lift_runtime import lift_runtime
-from ovmem.passes import Instrument, Pass, Pipeline, parse_pipeline
+from ovmem.passes import Instrument, Pipeline, parse_pipeline
 from ovmem.progress import Progress
 from ovmem.report import MemoryReport, plan_memory
+from ovmem.target import TARGET
 
-__all__ = [
-    "DEFAULT_ALLOCATOR", "INFERENCE_PRECISIONS", "PIPELINE_OPTIONS", "analyze", "analyze_graph", "build_pipeline", "configure_pipeline",
-    "lift_model", "runtime_properties",
-]
+__all__ = ["DEFAULT_ALLOCATOR", "INFERENCE_PRECISIONS", "SIZES", "analyze", "analyze_graph", "build_pipeline", "lift_model"]
 
 DEFAULT_ALLOCATOR = "greedy-by-size"
 """The generic device's planner: OpenVINO's own ``ov::MemorySolver``."""
 
-INFERENCE_PRECISIONS = ("bf16", "f16", "f32")
-"""What ``inference_precision`` (``--inference-precision``) takes: the CPU plugin's activation types."""
 
-PIPELINE_OPTIONS = (
-    "passes", "instruments", "kv_cache_precision", "new_tokens", "inference_precision", "threads", "disable", "runtime"
-)
-""":func:`analyze`'s keywords that make the pass pipeline (:func:`build_pipeline` takes them)."""
+SIZES = ("seq_len", "batch", "past_len", "shapes")
+"""The keywords that size a lifted graph (:func:`ovmem.ir.lift`); the others describe the run."""
 
 
-def lift_model(
-    model: ov.Model | str | os.PathLike[str],
-    *,
-    lift_from: Literal["graph", "runtime"] = "graph",
-    device: str = "generic",
-    properties: Mapping[str, Any] | None = None,
-    runtime: str = "ov",
-    **sizes: Any,
-) -> Graph:
-    """The graph to analyse: the model as exported (``graph``), or as ``device``'s plugin compiled
-    it (``runtime``: :func:`~ovmem.ir.lift_runtime.lift_runtime`, with ``properties`` for
-    ``compile_model``). ``sizes``: ``seq_len``, ``batch``, ``past_len``, ``shapes``.
-    ``runtime="genai"`` lifts the model as openvino.genai changes it (:func:`ovmem.genai.lift_genai`)."""
-    if check_runtime(runtime) == "genai":
-        if lift_from != "graph":
+def lift_model(model: ov.Model | str | os.PathLike[str], config: RunConfig | None = None, **options: Any) -> Graph:
+    """The graph to analyse for ``config`` (changed by the :class:`RunConfig` fields among
+    ``options``): the model as exported (``lift_from="graph"``), as ``config.device``'s plugin
+    compiled it (``runtime``: :func:`~ovmem.ir.lift_runtime.lift_runtime`, with
+    :meth:`RunConfig.compile_properties`), or as openvino.genai changes it (``runtime="genai"``:
+    :func:`ovmem.genai.lift_genai`). The other ``options`` are the sizes: :data:`SIZES`."""
+    sizes = {k: v for k, v in options.items() if k in SIZES}
+    config = RunConfig.create(config, **{k: v for k, v in options.items() if k not in SIZES})
+    if config.runtime == "genai":
+        if config.lift_from != "graph":
             raise UsageError("--runtime genai analyses the exported graph as genai changes it; not with --lift runtime")
         return lift_genai(model, **sizes)
-    if lift_from == "graph":
+    if config.lift_from == "graph":
         return lift(model, **sizes)
-    if lift_from != "runtime":
-        raise UsageError(f"lift must be 'graph' or 'runtime', got {lift_from!r}")
-    target = get_device(device)
-    if target.plugin is None:
-        raise UsageError(f"--lift runtime compiles the model, but device {target.name} is not one OpenVINO runs here")
-    return lift_runtime(model, device=target.plugin, properties=properties, **sizes)
+    device = get_device(config.device)
+    if device.plugin is None:
+        raise UsageError(f"--lift runtime compiles the model, but device {device.name} is not one OpenVINO runs here")
+    if config.target.name != "host":
+        raise UsageError(f"--lift runtime compiles on this host; not with --target {config.target.name}")
+    return lift_runtime(model, device=device.plugin, properties=config.compile_properties(), **sizes)
 
 
 def analyze(
@@ -70,185 +60,115 @@ def analyze(
     batch: int = 1,
     past_len: int = 0,
     shapes: dict[str, tuple[int, ...]] | None = None,
-    device: str = "generic",
-    passes: str | Sequence[Pass] | Pipeline | None = None,
-    allocator: str | Allocator | None = None,
+    config: RunConfig | None = None,
     instruments: Sequence[Instrument] = (),
-    lift_from: Literal["graph", "runtime"] = "graph",
-    properties: Mapping[str, Any] | None = None,
-    kv_cache_precision: str | None = None,
-    new_tokens: int | None = None,
-    inference_precision: str | None = None,
-    threads: int | None = None,
-    disable: Sequence[str] = (),
-    runtime: str = "ov",
-    tokenizer: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
+    **options: Any,
 ) -> MemoryReport:
     """Lift ``model`` at the given sizes, run the passes, plan the temporaries, report.
 
     Args:
         model: an ``openvino.Model`` or a path to an IR (``.xml`` or its folder).
         seq_len, batch, past_len, shapes: see :func:`ovmem.ir.lift`.
-        device: what to model (:data:`ovmem.devices.DEVICES`): ``generic`` (the graph as exported)
-            or ``CPU`` (the OpenVINO CPU plugin); it chooses the default passes and allocator.
-        passes: a pipeline string, a list of passes, or a :class:`Pipeline` (default: the device's).
-        allocator: an allocator (``name`` or ``name{option=value}``, see
-            :func:`ovmem.alloc.available_allocators`) or an instance (default: the device's).
+        config: the run (:class:`~ovmem.config.RunConfig`); ``options`` change its fields:
+            ``device`` (``CPU`` by default, ``generic``, ``GPU``), ``target`` (``host``, an ISA
+            level such as ``amx`` or ``avx2``, a preset such as ``zen4``), ``runtime`` (``ov``,
+            ``genai``), ``inference_precision``, ``threads``, ``kv_cache_precision``, ``new_tokens``,
+            ``disable``, ``passes``, ``allocator``, ``lift_from``, ``properties``, ``tokenizer``.
         instruments: run around every pass (timing, printing).
-        lift_from: ``graph`` analyses the model as exported and emulates the plugin's fusions;
-            ``runtime`` compiles it on the device and analyses the plugin's own graph
-            (:func:`lift_model`; the default passes then skip
-            :data:`~ovmem.devices.RUNTIME_DONE_PASSES`).
-        properties: ``compile_model`` properties for ``lift_from="runtime"`` (``inference_precision``
-            and ``threads`` add theirs).
-        kv_cache_precision, new_tokens, inference_precision, threads, disable: change the passes as
-            the command's options of the same names do (:func:`configure_pipeline`).
-        runtime: ``ov`` (the compiled model as given, as optimum-intel runs it) or ``genai``
-            (openvino.genai's LLMPipeline: the graph changed as genai compiles it, the paged KV
-            cache, the PagedAttention scratch, genai's library, pipeline and tokenizer; :mod:`ovmem.genai`).
-        tokenizer: ``runtime="genai"``: the folder genai reads the tokenizer and detokenizer models
-            from (default: the model's folder; none there, none counted).
         progress: told what runs, and closed at the end (``ovmem analyze`` shows it on a terminal).
     """
-    check_tokenizer(tokenizer)
-    pipeline = build_pipeline(
-        device, passes, lift_from=lift_from, instruments=instruments, kv_cache_precision=kv_cache_precision,
-        new_tokens=new_tokens, inference_precision=inference_precision, threads=threads, disable=disable,
-        runtime=runtime,
-    )  # fmt: skip
+    config = RunConfig.create(config, **options)
+    check_tokenizer(config.tokenizer)
+    pipeline = build_pipeline(config, instruments=instruments)
     try:
         if progress is not None:
             progress.status(f"lifting {_describe(model)} at seq_len {seq_len}", force=True)
-        graph = lift_model(
-            model, lift_from=lift_from, device=device, seq_len=seq_len, batch=batch, past_len=past_len, shapes=shapes,
-            properties=runtime_properties(properties, inference_precision, threads), runtime=runtime,
-        )  # fmt: skip
-        return analyze_graph(graph, pipeline, device=device, allocator=allocator, tokenizer=tokenizer, progress=progress)
+        graph = lift_model(model, config, seq_len=seq_len, batch=batch, past_len=past_len, shapes=shapes)
+        return analyze_graph(graph, pipeline, config, progress=progress)
     finally:
         if progress is not None:
             progress.close()  # the status line is gone before the report prints
 
 
 def analyze_graph(
-    graph: Graph,
-    pipeline: Pipeline,
-    *,
-    device: str = "generic",
-    allocator: str | Allocator | None = None,
-    tokenizer: str | os.PathLike[str] | None = None,
-    progress: Progress | None = None,
+    graph: Graph, pipeline: Pipeline, config: RunConfig | None = None, *, progress: Progress | None = None
 ) -> MemoryReport:
     """The second half of :func:`analyze`: run ``pipeline`` on a lifted ``graph`` (which it
-    annotates in place) and plan its temporaries with ``allocator`` (default: the device's).
-    A ``genai`` graph on a device that counts its runtime adds genai's own parts
+    annotates in place, its target first) and plan its temporaries with ``config.allocator``
+    (default: the device's). The device's runtime (:meth:`~ovmem.devices.Device.runtime_bytes`) is
+    added; a ``genai`` graph on a device that counts it adds genai's own parts
     (:func:`ovmem.genai.runtime_parts`, kept in ``graph.meta["genai_runtime"]``)."""
-    target = get_device(device)
+    config = config or RunConfig()
+    device = get_device(config.device)
+    TARGET.set(graph, config.cpu)  # the passes read it
     if progress is not None:
         shown = progress.instrument(len(pipeline.passes))
         pipeline = attrs.evolve(pipeline, instruments=(*pipeline.instruments, shown))
     graph = pipeline(graph).graph
+    allocator = config.allocator
     if allocator is None:
-        allocator = target.allocator(graph)
+        allocator = device.allocator(graph)
     elif isinstance(allocator, str):
         allocator = parse_allocator(allocator)
     if progress is not None:
         progress.status(f"planning with {allocator}")
-    runtime_bytes = target.runtime_bytes
+    runtime_bytes = device.runtime_bytes(config.cpu, [graph])
     if graph.meta.get("runtime") == "genai" and runtime_bytes:  # a device that counts its runtime's code
-        graph.meta["genai_runtime"] = runtime_parts(graph, tokenizer)
+        graph.meta["genai_runtime"] = runtime_parts(graph, config.tokenizer)
         runtime_bytes += sum(graph.meta["genai_runtime"].values())
-    return plan_memory(graph, allocator, passes=str(pipeline), device=target.name, runtime_bytes=runtime_bytes)
+    target = config.cpu if device.targeted else None
+    return plan_memory(graph, allocator, passes=str(pipeline), device=device.name, runtime_bytes=runtime_bytes,
+                       target=target)  # fmt: skip
 
 
-def build_pipeline(
-    device: str = "generic",
-    passes: str | Sequence[Pass] | Pipeline | None = None,
-    *,
-    lift_from: Literal["graph", "runtime"] = "graph",
-    instruments: Sequence[Instrument] = (),
-    **options: Any,
-) -> Pipeline:
-    """The pipeline :func:`analyze` runs: ``passes`` (default: the device's for ``lift_from``) with
-    ``instruments``, changed by :func:`configure_pipeline` with ``options`` (its keywords)."""
+def build_pipeline(config: RunConfig | None = None, *, instruments: Sequence[Instrument] = ()) -> Pipeline:
+    """The pipeline :func:`analyze` runs for ``config``: its ``passes`` (default: the device's for
+    its ``lift_from``) with ``instruments``, the run's options applied to the passes they change:
+
+    * ``kv_cache_precision`` and ``new_tokens``: the ``states`` pass's ``precision`` and ``new_tokens``;
+      ``runtime="genai"`` switches it to openvino.genai's paged KV cache (``layout=paged``; the graph it
+      runs on is genai's, :func:`ovmem.genai.lift_genai`);
+    * ``inference_precision``: ``cpu-runtime``'s ``precision``; ``fuse`` follows it where its MLP rule
+      is ``auto`` (the rule runs before ``cpu-runtime``), as the target fuses at that precision;
+    * ``threads``: ``cpu-scratch``'s inference threads;
+    * ``disable``: passes dropped or rules switched off (:func:`ovmem.passes.disable`).
+
+    The target itself is not a pass option: the passes read it from the graph (``graph.meta["target"]``).
+    """
+    from ovmem.passes import CpuRuntime, CpuScratch, States
+    from ovmem.passes import disable as disable_passes
+    from ovmem.passes.fuse import Fuse
+
+    config = config or RunConfig()
+    passes = config.passes
     if passes is None:
-        passes = get_device(device).pipeline_for(lift_from)
+        passes = get_device(config.device).pipeline_for(config.lift_from)
     if isinstance(passes, str):
         pipeline = parse_pipeline(passes, instruments=instruments)
     elif isinstance(passes, Pipeline):
         pipeline = Pipeline(passes.passes, instruments=tuple(passes.instruments) + tuple(instruments))
     else:
         pipeline = Pipeline(passes, instruments=instruments)
-    return configure_pipeline(pipeline, **options)
-
-
-def configure_pipeline(
-    pipeline: Pipeline,
-    *,
-    kv_cache_precision: str | None = None,
-    new_tokens: int | None = None,
-    inference_precision: str | None = None,
-    threads: int | None = None,
-    disable: Sequence[str] = (),
-    runtime: str = "ov",
-) -> Pipeline:
-    """``pipeline`` with the options the commands take applied to its passes (``None``: unchanged).
-
-    Args:
-        kv_cache_precision: the ``states`` pass's ``precision`` (one of
-            :data:`~ovmem.passes.states.KV_PRECISIONS`).
-        new_tokens: the ``states`` pass's ``new_tokens``: tokens generated after this run.
-        inference_precision: ``cpu-runtime``'s precision (``bf16``, ``f16``, ``f32``); ``fuse``
-            follows it where its MLP rule is ``auto`` (the rule runs before ``cpu-runtime``).
-        threads: ``cpu-scratch``'s inference threads.
-        disable: passes to drop or rules to switch off (``"fuse"``, ``"inplace.view"``; :func:`disable`).
-        runtime: ``genai`` switches any device's pipeline to openvino.genai's paged KV cache,
-            ``states{layout=paged}`` (``ov``: unchanged); the graph it runs on is genai's
-            (:func:`ovmem.genai.lift_genai`).
-    """
-    from ovmem.passes import CpuRuntime, CpuScratch, States
-    from ovmem.passes import disable as disable_passes
-    from ovmem.passes.fuse import Fuse, host_fuses_mlp
-    from ovmem.passes.states import KV_PRECISIONS
-
-    if kv_cache_precision is not None and kv_cache_precision not in KV_PRECISIONS:
-        raise UsageError(f"KV-cache precision must be one of {', '.join(KV_PRECISIONS)}, got {kv_cache_precision!r}")
-    if inference_precision is not None and inference_precision not in INFERENCE_PRECISIONS:
-        choices = ", ".join(INFERENCE_PRECISIONS)
-        raise UsageError(f"inference precision must be one of {choices}, got {inference_precision!r}")
-    for name, value, low in (("new tokens", new_tokens, 0), ("threads", threads, 1)):
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < low):
-            raise UsageError(f"{name} must be an integer >= {low}, got {value!r}")
     states: dict[str, Any] = {}
-    if new_tokens is not None:
-        states["new_tokens"] = new_tokens
-    if kv_cache_precision:
-        states["precision"] = kv_cache_precision
-    if check_runtime(runtime) == "genai":
+    if config.new_tokens is not None:
+        states["new_tokens"] = config.new_tokens
+    if config.kv_cache_precision:
+        states["precision"] = config.kv_cache_precision
+    if config.runtime == "genai":
         states["layout"] = "paged"
-    passes = [attrs.evolve(p, **states) if isinstance(p, States) and states else p for p in pipeline.passes]
-    if inference_precision:
-        mlp = "on" if host_fuses_mlp(inference_precision) else "off"
-        passes = [
-            attrs.evolve(p, precision=inference_precision) if isinstance(p, CpuRuntime)
-            else attrs.evolve(p, mlp=mlp) if isinstance(p, Fuse) and p.mlp == "auto"
-            else p
-            for p in passes
-        ]  # fmt: skip
-    if threads:
-        passes = [attrs.evolve(p, threads=threads) if isinstance(p, CpuScratch) else p for p in passes]
-    return disable_passes(attrs.evolve(pipeline, passes=passes), list(disable))
-
-
-def runtime_properties(
-    properties: Mapping[str, Any] | None, inference_precision: str | None = None, threads: int | None = None
-) -> dict[str, Any]:
-    """``compile_model`` properties of a runtime lift: the overrides the plugin must apply itself,
-    then ``properties``."""
-    derived: dict[str, Any] = {"INFERENCE_PRECISION_HINT": inference_precision} if inference_precision else {}
-    if threads:
-        derived["INFERENCE_NUM_THREADS"] = str(threads)
-    return derived | dict(properties or {})
+    changed = []
+    for p in pipeline.passes:
+        if isinstance(p, States) and states:
+            p = attrs.evolve(p, **states)
+        elif isinstance(p, CpuRuntime) and config.inference_precision:
+            p = attrs.evolve(p, precision=config.inference_precision)
+        elif isinstance(p, Fuse) and p.mlp == "auto" and config.inference_precision:
+            p = attrs.evolve(p, mlp="on" if config.target.fuses_mlp(config.inference_precision) else "off")
+        elif isinstance(p, CpuScratch) and config.threads:
+            p = attrs.evolve(p, threads=config.threads)
+        changed.append(p)
+    return disable_passes(attrs.evolve(pipeline, passes=changed), list(config.disable))
 
 
 def _describe(model: object) -> str:

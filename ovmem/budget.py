@@ -35,7 +35,7 @@ import openvino as ov
 from ovmem._study import LengthStudy, Report, part_labels, parts
 from ovmem.errors import UsageError
 from ovmem.progress import Progress
-from ovmem.report import SCHEMA_VERSION
+from ovmem.report import SCHEMA_VERSION, run_label
 from ovmem.units import format_bytes, parse_bytes
 
 __all__ = ["SCAN", "SEARCH_LIMIT", "BudgetFit", "BudgetLimit", "fits", "format_fit", "format_limit", "max_seq_len"]
@@ -334,8 +334,9 @@ def _bracket(f: Callable[[int], int], lo: int, budget: int, limit: int) -> tuple
         n *= 2
 
 
-def _head(model: str, device: str, budget: int) -> str:
-    return f"{model} | device {device} | budget {format_bytes(budget)} ({budget} bytes)"
+def _head(model: str, report: Report | None, device: str, budget: int) -> str:
+    run = run_label(report) if report is not None else f"device {device}"
+    return f"{model} | {run} | budget {format_bytes(budget)} ({budget} bytes)"
 
 
 def _parts_line(report: Report) -> str:
@@ -347,7 +348,7 @@ def _parts_line(report: Report) -> str:
 def format_limit(answer: BudgetLimit) -> str:
     """What ``--budget`` prints without a length."""
     var, n = answer.variable, answer.length
-    lines = [_head(answer.model, answer.device, answer.budget_bytes)]
+    lines = [_head(answer.model, answer.report or answer.above, answer.device, answer.budget_bytes)]
     label = part_labels([answer.wall])[answer.wall] if answer.wall else ""
     if n is None:
         assert answer.above is not None
@@ -384,7 +385,7 @@ def format_limit(answer: BudgetLimit) -> str:
 
 def format_fit(answer: BudgetFit) -> str:
     """What ``--budget`` prints with a length."""
-    lines = [_head(answer.model, answer.device, answer.budget_bytes)]
+    lines = [_head(answer.model, answer.report, answer.device, answer.budget_bytes)]
     var = answer.variable
     if answer.fits:
         lines.append(

@@ -31,8 +31,23 @@ __all__ = ["main"]
 DEMO_NAME = "built-in demo (Llama-style decoder, random weights)"
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default (unless it says it already, or has none)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default is None or default is False or default == [] or not action.option_strings:
+            return text
+        return f"{text} (default: {default})" if text else f"default: {default}"
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line and exit code 2."""
+    """argparse that reports a usage error as one line and exit code 2, and shows defaults in --help."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)
@@ -46,24 +61,24 @@ def _runtime(text: str) -> str:
     return text
 
 
-def _positive_int(text: str) -> int:
+def _bounded_int(text: str, low: int) -> int:
+    from ovmem.ir.specialize import MAX_DIMENSION
+
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        value = low - 1
+    if not low <= value <= MAX_DIMENSION:
+        raise argparse.ArgumentTypeError(f"expected an integer from {low} to {MAX_DIMENSION}, got {text!r}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _bounded_int(text, 1)
 
 
 def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
+    return _bounded_int(text, 0)
 
 
 def _add_model_options(p: argparse.ArgumentParser, *, with_path: bool = True) -> None:
@@ -75,31 +90,53 @@ def _add_model_options(p: argparse.ArgumentParser, *, with_path: bool = True) ->
     p.add_argument(
         "--shape", action="append", default=[], metavar="NAME=D0,D1,...", help="explicit shape of an input (repeatable)"
     )
+    _add_device_options(p)
     p.add_argument(
-        "--device", default="generic", help="what to model: generic (the graph as exported), CPU, or GPU (modelled, not validated)"
-    )
-    p.add_argument("--passes", default=None, metavar="SPEC", help='pass pipeline, e.g. "fold-weights,lifetime"')
+        "--passes", default=None, metavar="SPEC",
+        help='pass pipeline, e.g. "fold-weights,placement,lifetime" (default: the device\'s; `ovmem list`)',
+    )  # fmt: skip
     p.add_argument(
         "--disable", action="append", default=[], metavar="PASS[.RULE]", help="drop a pass or switch off one of its rules"
     )
     p.add_argument(
-        "--inference-precision", choices=("bf16", "f16", "f32"), default=None, help="--device CPU: override the host's"
-    )
-    p.add_argument(
-        "--threads", type=_positive_int, default=None,
-        help="--device CPU: inference threads (default: the plugin's on this host); sizes the kernels' scratch",
+        "--inference-precision", choices=("bf16", "f16", "f32"), default=None,
+        help="CPU: the activations' precision (default: the target's)",
     )  # fmt: skip
-    p.add_argument("--kv-cache-precision", choices=KV_PRECISIONS, default=None, help="KV-cache element type")
+    p.add_argument(
+        "--kv-cache-precision", choices=KV_PRECISIONS, default=None,
+        help="KV-cache element type (default: the model's rt_info hint, else the device's: u8 on CPU)",
+    )  # fmt: skip
     p.add_argument("--new-tokens", type=_non_negative_int, default=0, help="tokens generated after this run (KV cache)")
     p.add_argument(
         "--lift", choices=("graph", "runtime"), default="graph",
-        help="analyse the model as exported (graph) or as the device's plugin compiled it (runtime; --device CPU)",
+        help="analyse the model as exported (graph) or as the device's plugin compiled it (runtime: CPU, on this host)",
     )  # fmt: skip
     p.add_argument("--print-after-all", action="store_true", help="print the IR after every pass (stderr)")
     p.add_argument(
         "--runtime", type=_runtime, default="ov", metavar="{ov,genai}",
         help="ov: the compiled model as given, as optimum-intel runs it (default); genai: openvino.genai's "
         "LLMPipeline (last-token LM head, no attention mask, paged KV cache; --new-tokens = max_new_tokens)",
+    )  # fmt: skip
+
+
+def _add_device_options(p: argparse.ArgumentParser) -> None:
+    from ovmem.config import DEFAULT_DEVICE
+
+    p.add_argument(
+        "--device", default=DEFAULT_DEVICE,
+        help="what to model: CPU (OpenVINO's CPU plugin, validated), generic (the graph as exported, no "
+        "plugin), or GPU (modelled, not validated)",
+    )  # fmt: skip
+    p.add_argument(
+        "--target", default="host", metavar="CPU",
+        help="CPU: the processor that will run the model: host (detected, the default), an ISA level (avx2, "
+        "avx2_vnni, avx2_vnni_2, avx512, avx512_bf16, amx, amx_fp16) or a family (alder-lake, meteor-lake, "
+        "lunar-lake, arrow-lake, cascade-lake, ice-lake-sp, cooper-lake, sapphire-rapids, granite-rapids, "
+        "sierra-forest, zen3, zen4, zen5; `ovmem list` shows each)",
+    )  # fmt: skip
+    p.add_argument(
+        "--threads", type=_positive_int, default=None,
+        help="CPU: inference threads on the target (default: the target's); sizes the kernels' scratch and the runtime",
     )  # fmt: skip
 
 
@@ -132,9 +169,10 @@ def _build_parser() -> argparse.ArgumentParser:
     for p, with_path in ((analyze, True), (demo, False)):
         _add_model_options(p, with_path=with_path)
         _add_tokenizer_option(p)
-        p.add_argument("--allocator", default=None, help="temporary-memory planner, NAME or NAME{option=value}")
+        p.add_argument("--allocator", default=None, help="temporary-memory planner, NAME or NAME{option=value} (default: the device's)")
         p.add_argument("--json", action="store_true", help="print one JSON object (bytes)")
-        _add_explain_options(p, "list the N largest tensors live at the peak and the per-layer table (0: no explanation)")
+        _add_explain_options(p, "list the N largest tensors live at the peak and the per-layer table (0: no explanation; "
+                             "default: the 5 largest, no table)")
         _add_budget_option(p, "the longest --seq-len that fits in SIZE; with --seq-len, whether that one fits")
         p.set_defaults(seq_len=_Unset(1024))  # --budget asks a different question without --seq-len
 
@@ -160,8 +198,13 @@ def _build_parser() -> argparse.ArgumentParser:
     m.add_argument("--vision-seq", type=_positive_int, default=None, metavar="N", help="VLM: patches of the image")
     m.add_argument("--image", type=_image_size, default=None, metavar="WxH", help="VLM: the image size instead")
     m.add_argument("--prompt-tokens", type=_non_negative_int, default=None, help="VLM: text tokens (default 0)")
-    m.add_argument("--device", default="CPU")
+    m.add_argument("--device", default="CPU", help="the OpenVINO device to run on")
     m.add_argument("--property", action="append", default=[], metavar="KEY=VALUE", help="compile property")
+    m.add_argument(
+        "--emulate-target", default=None, metavar="ISA",
+        help="run as on a weaker CPU (an ISA level or family of --target): oneDNN capped with ONEDNN_MAX_CPU_ISA and "
+        "the target's default inference precision; an emulation (the plugin's own CPUID checks are not capped)",
+    )  # fmt: skip
     m.add_argument("--timeout", type=float, default=600, help="seconds (default 600)")
     m.add_argument("--json", action="store_true", help="print one JSON object (bytes)")
     m.add_argument(
@@ -175,7 +218,7 @@ def _build_parser() -> argparse.ArgumentParser:
     v.add_argument("path", help="IR .xml or its folder")
     v.add_argument("--seq-len", type=_positive_int, nargs="+", default=[1024], help="one or more lengths")
     v.add_argument("--device", default="CPU", help="the device to model and to measure on (default CPU)")
-    v.add_argument("--allocator", default=None, help="temporary-memory planner for the estimate")
+    v.add_argument("--allocator", default=None, help="temporary-memory planner for the estimate (default: the device's)")
     v.add_argument("--lift", choices=("graph", "runtime"), default="graph", help="what the estimate analyses (see analyze)")
     v.add_argument("--json", action="store_true", help="print one JSON object (bytes)")
 
@@ -195,7 +238,7 @@ def _build_parser() -> argparse.ArgumentParser:
             _add_tokenizer_option(c)
         if name == "vlm":
             c.add_argument("--prompt-tokens", type=_non_negative_int, default=0, help="text tokens next to the image (default 0)")
-        c.add_argument("--device", default="generic", help="what to model: generic, CPU or GPU")
+        _add_device_options(c)
         if name == "llm":
             c.add_argument(
                 "--runtime", type=_runtime, default=None, metavar="{ov,genai}",
@@ -210,9 +253,10 @@ def _build_parser() -> argparse.ArgumentParser:
             )  # fmt: skip
         if name == "llm":
             c.add_argument("--new-tokens", type=_non_negative_int, default=0, help="tokens generated (KV cache; default 0)")
-        c.add_argument("--allocator", default=None, help="temporary-memory planner, NAME or NAME{option=value}")
+        c.add_argument("--allocator", default=None, help="temporary-memory planner, NAME or NAME{option=value} (default: the device's)")
         c.add_argument("--json", action="store_true", help="print one JSON object (bytes) instead of the lines")
-        _add_explain_options(c, "explain the peak of the sub-model with the largest working memory: N tensors and the layers")
+        _add_explain_options(c, "explain the peak of the sub-model with the largest working memory: N tensors and the layers "
+                             "(default: no explanation)")
         if name == "llm":
             _add_budget_option(c, "the most tokens that fit in SIZE; with SEQ, whether SEQ tokens fit")
         elif name == "vlm":
@@ -243,24 +287,21 @@ def _run_classic(args: argparse.Namespace) -> int:
     if args.command == "llm":
         if args.seq is None:
             raise UsageError("llm: give the sequence length (tokens)")
+        args.runtime = args.runtime or "genai"
         layout = detect_layout(args.path)
         if layout.is_vlm:  # a text-only prompt through the embeddings and the language model
-            report = analyze_pipeline(args.path, prompt_tokens=args.seq, stages=("embeddings", "language"), device=args.device,
-                                      allocator=args.allocator, runtime=args.runtime or "genai", tokenizer=args.tokenizer)  # fmt: skip
+            report = analyze_pipeline(args.path, prompt_tokens=args.seq, stages=("embeddings", "language"),
+                                      config=_run_config(args))  # fmt: skip
         else:
             import ovmem
 
-            report = ovmem.analyze(
-                layout.parts[0].xml, seq_len=args.seq, device=args.device, allocator=args.allocator,
-                runtime=args.runtime or "genai", new_tokens=args.new_tokens or None, tokenizer=args.tokenizer,
-            )  # fmt: skip
+            report = ovmem.analyze(layout.parts[0].xml, seq_len=args.seq, config=_run_config(args))
         lines = llm_lines_of(report)
     else:
         stages = ("vision",) if args.command == "vit" else ("vision", "embeddings", "language", "other")
         report = analyze_pipeline(
             args.path, args.seq, image=args.image, prompt_tokens=getattr(args, "prompt_tokens", 0), stages=stages,
-            device=args.device, allocator=args.allocator, shapes=parse_shapes(args.shape), runtime=args.runtime,
-            tokenizer=getattr(args, "tokenizer", None),
+            shapes=parse_shapes(args.shape), config=_run_config(args),
         )  # fmt: skip
         lines = vit_lines(report) if args.command == "vit" else vlm_lines(report)
     explanation = _explanation(report, args, default=0)
@@ -268,11 +309,12 @@ def _run_classic(args: argparse.Namespace) -> int:
         print(json.dumps({"lines": lines, **report.to_dict(), **_explain_dict(explanation)}, indent=2))
     else:
         print("\n".join(lines))
+        from ovmem.report import run_label
+
+        print(f"# {run_label(report)}")
         notes = getattr(report, "notes", ()) or (() if report.validated else (f"device {report.device}: modelled, not validated",))
         for note in notes:
             print(f"# {note}")
-        if args.command == "vlm":
-            print(f"# runtime {report.runtime}")
         if explanation:
             from ovmem.explain import format_explanation
 
@@ -320,26 +362,33 @@ def _model(path: str | None):  # -> ov.Model | str
     return build_llama()
 
 
+def _run_config(args: argparse.Namespace):  # -> RunConfig
+    """The run the command's options describe (:class:`ovmem.config.RunConfig`)."""
+    from ovmem.config import RunConfig
+
+    options = {"device": args.device, "target": args.target, "threads": args.threads}
+    for name in ("runtime", "allocator", "tokenizer", "passes", "inference_precision", "kv_cache_precision"):
+        if getattr(args, name, None) is not None:
+            options[name] = getattr(args, name)
+    if getattr(args, "new_tokens", None):
+        options["new_tokens"] = args.new_tokens
+    if getattr(args, "disable", None):
+        options["disable"] = tuple(args.disable)
+    if getattr(args, "lift", "graph") != "graph":
+        options["lift_from"] = args.lift
+    return RunConfig.create(**options)
+
+
+def _instruments(args: argparse.Namespace) -> list:
+    from ovmem.passes import PrintAfterInstrument
+
+    return [PrintAfterInstrument()] if args.print_after_all else []
+
+
 def _pipeline(args: argparse.Namespace):
     from ovmem.api import build_pipeline
 
-    return build_pipeline(args.device, args.passes, **_pipeline_options(args))
-
-
-def _pipeline_options(args: argparse.Namespace) -> dict:
-    """The model options that change the pass pipeline, as :func:`ovmem.analyze` keywords."""
-    from ovmem.passes import PrintAfterInstrument
-
-    return {
-        "lift_from": args.lift,
-        "instruments": [PrintAfterInstrument()] if args.print_after_all else [],
-        "kv_cache_precision": args.kv_cache_precision,
-        "new_tokens": args.new_tokens,
-        "inference_precision": args.inference_precision,
-        "threads": args.threads,
-        "disable": tuple(args.disable),
-        "runtime": args.runtime,
-    }
+    return build_pipeline(_run_config(args), instruments=_instruments(args))
 
 
 def _run_analyze(args: argparse.Namespace) -> int:
@@ -355,13 +404,8 @@ def _run_analyze(args: argparse.Namespace) -> int:
         batch=args.batch,
         past_len=args.past_len,
         shapes=parse_shapes(args.shape),
-        device=args.device,
-        passes=_pipeline(args),
-        allocator=args.allocator,
-        lift_from=args.lift,
-        properties=_properties(args),
-        runtime=args.runtime,
-        tokenizer=args.tokenizer,
+        config=_run_config(args),
+        instruments=_instruments(args),
         progress=_progress("ovmem analyze", args),
     )
     if _path(args) is None:
@@ -383,22 +427,13 @@ def _renamed(report, name: str):
     return attrs.evolve(report, model=name)
 
 
-def _properties(args: argparse.Namespace) -> dict[str, str]:
-    """compile_model properties of a runtime lift: the overrides the plugin must apply itself."""
-    properties = {"INFERENCE_PRECISION_HINT": args.inference_precision} if args.inference_precision else {}
-    return properties | ({"INFERENCE_NUM_THREADS": str(args.threads)} if args.threads else {})
-
-
 def _lift(args: argparse.Namespace):
     from ovmem.api import lift_model
     from ovmem.ir.specialize import parse_shapes
 
     return lift_model(
         _model(_path(args)),
-        lift_from=args.lift,
-        device=args.device,
-        properties=_properties(args),
-        runtime=args.runtime,
+        _run_config(args),
         seq_len=args.seq_len,
         batch=args.batch,
         past_len=args.past_len,
@@ -407,7 +442,11 @@ def _lift(args: argparse.Namespace):
 
 
 def _run_dump(args: argparse.Namespace) -> int:
-    graph = _pipeline(args)(_lift(args)).graph
+    from ovmem.target import TARGET
+
+    graph = _lift(args)
+    TARGET.set(graph, _run_config(args).cpu)
+    graph = _pipeline(args)(graph).graph
     sys.stdout.write(graph.dump())
     return 0
 
@@ -418,7 +457,11 @@ def _run_compare(args: argparse.Namespace) -> int:
     from ovmem.report import temp_requests
     from ovmem.units import format_bytes
 
-    graph = _pipeline(args)(_lift(args)).graph
+    from ovmem.target import TARGET
+
+    graph = _lift(args)
+    TARGET.set(graph, _run_config(args).cpu)
+    graph = _pipeline(args)(graph).graph
     requests, _ = temp_requests(graph)
     runs = compare_allocators(requests, alignment=args.alignment)
     bound = lower_bound(requests, args.alignment)
@@ -461,7 +504,7 @@ def _run_measure(args: argparse.Namespace) -> int:
             raise UsageError("a VLM export: give --vision-seq N or --image WxH (one of them)")
         pipeline = measure_pipeline(
             args.path, args.vision_seq, image=args.image, prompt_tokens=args.prompt_tokens or 0, device=args.device,
-            properties=parse_properties(args.property), timeout=args.timeout,
+            properties=parse_properties(args.property), timeout=args.timeout, emulate_target=args.emulate_target,
         )  # fmt: skip
         print(json.dumps(pipeline.to_dict(), indent=2) if args.json else format_pipeline_measurement(pipeline))
         return 0
@@ -477,6 +520,7 @@ def _run_measure(args: argparse.Namespace) -> int:
         properties=parse_properties(args.property),
         shapes=parse_shapes(args.shape),
         timeout=args.timeout,
+        emulate_target=args.emulate_target,
     )
     print(json.dumps(result.to_dict(), indent=2) if args.json else format_measurement(result))
     return 0
@@ -486,6 +530,8 @@ def _run_measure_genai(args: argparse.Namespace, vlm_options: dict) -> int:
     from ovmem.genai_measure import format_genai_measurement, measure_genai
     from ovmem.measure import parse_properties
 
+    if args.emulate_target is not None:
+        raise UsageError("--emulate-target: with --runtime ov (the genai measurements do not emulate a target yet)")
     from ovmem.vlm import detect_layout
 
     if detect_layout(args.path).is_vlm:  # VLMPipeline: one image and a prompt of --prompt-tokens words
@@ -527,10 +573,12 @@ def _run_validate(args: argparse.Namespace) -> int:
 def _run_list(args: argparse.Namespace) -> int:
     from ovmem.alloc import available_allocators
     from ovmem.passes import available_passes
+    from ovmem.target import ISAS, PRESETS, available_targets
 
     if args.json:
         passes = {name: ((cls.__doc__ or "").strip().splitlines() or [""])[0] for name, cls in available_passes().items()}
-        print(json.dumps({"schema_version": _schema_version(), "passes": passes, "allocators": list(available_allocators())}, indent=2))
+        print(json.dumps({"schema_version": _schema_version(), "passes": passes, "allocators": list(available_allocators()),
+                          "targets": available_targets()}, indent=2))  # fmt: skip
         return 0
     print("passes:")
     for name, cls in available_passes().items():
@@ -539,6 +587,11 @@ def _run_list(args: argparse.Namespace) -> int:
     print("allocators:")
     for name in available_allocators():
         print(f"  {name}")
+    print("targets (--target; host is detected):")
+    for name, isa in ISAS.items():
+        print(f"  {name:<20}{isa.precision} activations; {isa.summary}")
+    for name, preset in PRESETS.items():
+        print(f"  {name:<20}{preset.isa}, {preset.threads} threads: {preset.family}")
     return 0
 
 
@@ -583,7 +636,7 @@ def _add_sweep_parsers(sub) -> None:
         "--seq-len", type=_lengths, required=True, metavar="RANGE",
         help="256:32768:x2 (doubling), 256:4096:+256 (steps) or 256,1024,4096; --kind vlm: prompt tokens",
     )  # fmt: skip
-    s.add_argument("--allocator", default=None, help="temporary-memory planner, NAME or NAME{option=value}")
+    s.add_argument("--allocator", default=None, help="temporary-memory planner, NAME or NAME{option=value} (default: the device's)")
     s.add_argument(
         "--kind", choices=("auto", "model", "llm", "vlm"), default="auto",
         help="what to analyse (default: vlm for a VLM export folder, else the model)",
@@ -605,7 +658,7 @@ def _add_sweep_parsers(sub) -> None:
         "new-tokens=, threads=, seq-len=, past-len=, batch=, lift= (several in one --vs with ';').",
     )  # fmt: skip
     _add_model_options(w)
-    w.add_argument("--allocator", default=None, help="the baseline's temporary-memory planner")
+    w.add_argument("--allocator", default=None, help="the baseline's temporary-memory planner (default: the device's)")
     w.add_argument(
         "--vs", action="append", required=True, metavar="KEY=VALUE[;KEY=VALUE]",
         help='a scenario against the baseline, e.g. "kv-cache-precision=u4" (repeatable)',
@@ -630,15 +683,9 @@ def _analysis_options(args: argparse.Namespace) -> dict:
     """``analyze``'s model options (all but the path and the length), as :func:`ovmem.analyze` keywords."""
     from ovmem.ir.specialize import parse_shapes
 
-    options = {
-        "batch": args.batch, "past_len": args.past_len, "shapes": parse_shapes(args.shape), "device": args.device,
-        "passes": args.passes, "allocator": args.allocator, **_pipeline_options(args),
-    }  # fmt: skip
-    if args.lift == "runtime":
-        options["properties"] = _properties(args)
-    if getattr(args, "tokenizer", None):
-        options["tokenizer"] = args.tokenizer
-    return options
+    config = attrs.asdict(_run_config(args), recurse=False)
+    config["properties"] = dict(config["properties"])
+    return {"batch": args.batch, "past_len": args.past_len, "shapes": parse_shapes(args.shape), **config}
 
 
 def _pipeline_kind_options(args: argparse.Namespace) -> dict:
@@ -649,16 +696,18 @@ def _pipeline_kind_options(args: argparse.Namespace) -> dict:
         flag for flag, value, default in (
             ("--batch", args.batch, 1), ("--past-len", args.past_len, 0), ("--passes", args.passes, None),
             ("--disable", args.disable, []), ("--inference-precision", args.inference_precision, None),
-            ("--threads", args.threads, None), ("--kv-cache-precision", args.kv_cache_precision, None),
+            ("--kv-cache-precision", args.kv_cache_precision, None),
             ("--new-tokens", args.new_tokens, 0), ("--lift", args.lift, "graph"),
             ("--print-after-all", args.print_after_all, False), ("--shape", args.shape if args.kind == "llm" else [], []),
         ) if value != default
     ]  # fmt: skip
     if given:
         raise UsageError(
-            f"{', '.join(given)}: not for --kind {args.kind} (it takes --device, --allocator, --runtime and, for vlm, --shape)"
+            f"{', '.join(given)}: not for --kind {args.kind} (it takes --device, --target, --threads, --allocator, "
+            "--runtime and, for vlm, --shape)"
         )
-    options = {"device": args.device, "allocator": args.allocator, "runtime": args.runtime}
+    options = {"device": args.device, "target": args.target, "threads": args.threads, "allocator": args.allocator,
+               "runtime": args.runtime}  # fmt: skip
     if args.shape:
         options["shapes"] = parse_shapes(args.shape)
     return options
@@ -745,7 +794,8 @@ def _run_classic_budget(args: argparse.Namespace) -> int:
     from ovmem.vlm import detect_layout
 
     _reject_explain(args)
-    options = {"device": args.device, "allocator": args.allocator, "kind": args.command}
+    options = {"device": args.device, "target": args.target, "threads": args.threads, "allocator": args.allocator,
+               "kind": args.command}  # fmt: skip
     if args.command == "llm" and (args.runtime or "genai") == "genai" and not detect_layout(args.path).is_vlm:
         options.update(runtime="genai", new_tokens=args.new_tokens or None, tokenizer=args.tokenizer)
     elif args.command == "llm" and args.new_tokens:

@@ -2,9 +2,10 @@
 
 * ``generic`` — the graph as exported: activations at the graph's element types, the KV cache in
   the precision the model asks for, temporaries packed by ``greedy-by-size``. No runtime effects.
-* ``CPU`` — the OpenVINO CPU plugin (``docs/cpu-plugin-notes.md``), plus the plugin's own
-  resident code and runtime (:attr:`Device.runtime_bytes`): the fused MLP on AMX hosts
-  (``fuse{mlp=auto}``), inference precision and the output reorder, packed weight copies next to
+* ``CPU`` — the OpenVINO CPU plugin (``docs/cpu-plugin-notes.md``) on the target CPU
+  (:mod:`ovmem.target`, the graph's ``target``), plus the plugin's own resident code and runtime
+  (:mod:`ovmem.runtime_memory`: per process, per op, per thread): the fused MLP on AMX targets
+  (``fuse{mlp=auto}``), the target's inference precision and the output reorder, packed weight copies next to
   the mapped ``.bin`` (``cpu-runtime``); the kernels' shared scratch (``cpu-scratch``); the KV cache
   in u8 unless the model's rt_info says otherwise, resident for the tokens it holds (``states``;
   the plugin reserves twice that, but pages never written are not resident); and for
@@ -17,11 +18,13 @@
   of every output of a dynamic-shape model (``gpu-runtime``); the KV cache in i8 with f16 scales and
   zero points unless the model's rt_info says otherwise, with 128-191 spare tokens per variable
   (``states``); the plugin's ``memory-pool`` of whole buffers (execution order with the half-full
-  rule for dynamic shapes, largest first for static). ``runtime_bytes`` is 0: no documented
+  rule for dynamic shapes, largest first for static). Its runtime is counted as 0: no documented
   figure for the plugin's own footprint was found, and none could be measured here.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable
 
 import attrs
 
@@ -30,6 +33,8 @@ from ovmem.errors import UsageError
 from ovmem.ir.core import Graph
 from ovmem.options import split_top_level
 from ovmem.passes import DEFAULT_PIPELINE
+from ovmem.runtime_memory import cpu_runtime_bytes
+from ovmem.target import Target
 
 __all__ = ["DEVICES", "RUNTIME_DONE_PASSES", "Device", "get_device"]
 
@@ -49,9 +54,12 @@ class Device:
     """The planner for models compiled with dynamic shapes."""
     static_allocator: str
     """The planner for models compiled with static shapes."""
-    runtime_bytes: int = 0
-    """What the device's runtime holds whatever the model's size: plugin code pages, JIT kernels,
-    thread pools and allocator arenas."""
+    runtime: Callable[[Target, Iterable[Graph]], int] | None = None
+    """What the device's runtime holds besides the models' tensors (plugin code pages, JIT kernels,
+    thread pools, the graphs' own objects) on a target for a process that compiled these graphs;
+    ``None``: 0."""
+    targeted: bool = False
+    """Whether the device's rules read the target CPU (``graph.meta["target"]``, ``--target``)."""
     plugin: str | None = None
     """The OpenVINO device that runs models like this here (``--lift runtime`` compiles on it), or
     ``None`` for a device that is only modelled."""
@@ -67,6 +75,11 @@ class Device:
             return self.pipeline
         return ",".join(p for p in split_top_level(self.pipeline) if p.partition("{")[0] not in RUNTIME_DONE_PASSES)
 
+    def runtime_bytes(self, target: Target, graphs: Iterable[Graph]) -> int:
+        """The device runtime's own resident bytes on ``target`` for a process that compiled
+        ``graphs`` (one model, or each sub-model of a pipeline once)."""
+        return self.runtime(target, graphs) if self.runtime is not None else 0
+
     def allocator(self, graph: Graph) -> Allocator:
         """The planner the device uses for ``graph`` (it depends on how the model is declared)."""
         return parse_allocator(self.dynamic_allocator if graph.meta.get("dynamic_model") else self.static_allocator)
@@ -80,13 +93,9 @@ DEVICES = {
         "lifetime{sync_points=true}",
         "non-overlapping-sets",
         "greedy-by-size{alignment=32}",
-        # Measured, not fitted: `ovmem measure tests/fixtures/tiny-qwen2-f16 --seq-len 1` peaks at
-        # 51 MiB above the post-import baseline (37 MiB file-backed: the plugin's code and kernels;
-        # 14 MiB anonymous) for a model whose own bytes are 0.4 MiB; a one-op model takes 34 MiB.
-        # OpenVINO 2026.4.1, 2 threads; the same 37 MiB of code shows on top of the .bin on
-        # real-width models. Other hosts and releases differ: re-measure the same way.
-        runtime_bytes=51 * 2**20,
+        runtime=cpu_runtime_bytes,
         plugin="CPU",
+        targeted=True,
     ),
     "GPU": Device(
         "GPU",

@@ -62,7 +62,9 @@ from typing import Any
 
 import attrs
 
-__all__ = ["REPORTED_PROPERTIES", "Measurement", "Rss", "format_measurement", "measure", "parse_properties"]
+__all__ = [
+    "REPORTED_PROPERTIES", "Measurement", "Rss", "emulation", "format_measurement", "measure", "parse_properties",
+]
 
 REPORTED_PROPERTIES = ("INFERENCE_PRECISION_HINT", "KV_CACHE_PRECISION", "NUM_STREAMS", "INFERENCE_NUM_THREADS")
 """Properties of the compiled model that each measurement reports (``compiled.get_property``)."""
@@ -127,6 +129,8 @@ class Measurement:
     openvino_version: str
     properties: Mapping[str, str]
     """:data:`REPORTED_PROPERTIES` of the compiled model, as strings (missing ones left out)."""
+    emulated_target: str | None = None
+    """The ISA level this run emulated (:func:`emulation`), ``None`` for the host as it is."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (bytes, seconds), versioned by ``schema_version``."""
@@ -148,6 +152,7 @@ def measure(
     shapes: Mapping[str, tuple[int, ...]] | None = None,
     sample_interval: float = 0.001,
     timeout: float = 600,
+    emulate_target: str | None = None,
 ) -> Measurement:
     """Measure the resident memory of read → compile → one inference of ``path`` in a fresh process.
 
@@ -161,6 +166,8 @@ def measure(
         shapes: explicit input shapes by name, overriding the rules of :mod:`ovmem.ir.specialize`.
         sample_interval: seconds between two readings of ``/proc/self/status``.
         timeout: seconds before the child is killed.
+        emulate_target: run as on a weaker CPU (an ISA level or preset of :mod:`ovmem.target`):
+            :func:`emulation`. An emulation, and labelled so.
 
     Raises:
         UsageError: a bad size, path, shape or option.
@@ -177,7 +184,7 @@ def measure(
         raise UsageError(f"sample interval must be positive, got {sample_interval!r}")
     if not timeout > 0:
         raise UsageError(f"timeout must be positive, got {timeout!r}")
-    props = {str(k): (v if isinstance(v, (str, int, float, bool)) else str(v)) for k, v in (properties or {}).items()}
+    env, props, emulated = emulation(emulate_target, properties)
 
     xml = resolve_model_path(path)
     model = read_model(xml)  # the same one-line errors as everywhere else, before spawning anything
@@ -185,7 +192,7 @@ def measure(
     del model
 
     request = {"xml": str(xml), "device": device, "properties": props, "interval": sample_interval, "runs": runs}
-    result = _run_child(Path(__file__), request, timeout, xml)
+    result = _run_child(Path(__file__), request, timeout, xml, env)
     return Measurement(
         model=_display_name(xml),
         path=str(xml),
@@ -204,7 +211,39 @@ def measure(
         sample_interval=sample_interval,
         openvino_version=result["openvino_version"],
         properties=result["properties"],
+        emulated_target=emulated,
     )
+
+
+def emulation(
+    target: str | None, properties: Mapping[str, Any] | None = None
+) -> tuple[dict[str, str], dict[str, Any], str | None]:
+    """How a measuring child runs as on ``target`` (an ISA level or a preset; ``None``: the host):
+    the environment it adds, the ``compile_model`` properties (``properties`` as plain values, over
+    the target's), and the ISA level emulated.
+
+    oneDNN, linked into the CPU plugin, caps its kernels at ``ONEDNN_MAX_CPU_ISA``
+    (``src/cpu/x64/cpu_isa_traits.cpp``, ``init_max_cpu_isa``): the ISA-gated fusions (``LLMMLP``),
+    the FullyConnected kernels and their scratch follow the cap. The plugin's own CPUID checks
+    (``ov::with_cpu_x86_*``: the SDPA / PagedAttention kernels' choice) do not, and the default
+    ``INFERENCE_PRECISION_HINT`` stayed bf16 under every cap here (OpenVINO 2026.4), so the target's
+    default precision is passed explicitly. Under an AVX2 cap on an AVX-512 host the compressed
+    (int4/int8) FullyConnected finds no kernel (``FullyConnectedCompressed``), so int4 exports fail
+    there while f16 ones run. The host must have the ISA emulated: a cap cannot add instructions.
+    """
+    from ovmem.errors import UsageError
+
+    props = {str(k): (v if isinstance(v, (str, int, float, bool)) else str(v)) for k, v in (properties or {}).items()}
+    if target is None:
+        return {}, props, None
+    from ovmem.target import ISAS, detect_host, get_target
+
+    isa = get_target(target).isa
+    host = detect_host().isa
+    order = list(ISAS)
+    if order.index(isa.name) > order.index(host.name):
+        raise UsageError(f"--emulate-target {target}: this host is {host.name}; it can emulate only a weaker ISA")
+    return {"ONEDNN_MAX_CPU_ISA": isa.onednn}, {"INFERENCE_PRECISION_HINT": isa.precision, **props}, isa.name
 
 
 def _peak_fields(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -243,7 +282,8 @@ def format_measurement(m: Measurement) -> str:
     shapes = ", ".join(f"{k} {list(v)}" for k, v in m.inputs.items())
     hwm = f" (kernel VmHWM {fb(m.hwm_rss_bytes)})" if m.hwm_rss_bytes is not None else ""
     lines = [
-        f"{m.model} on {m.device}, OpenVINO {version}: seq_len {m.seq_len}, batch {m.batch}, past_len {m.past_len}",
+        f"{m.model} on {m.device}{_emulated(m.emulated_target)}, OpenVINO {version}: seq_len {m.seq_len}, "
+        f"batch {m.batch}, past_len {m.past_len}",
         f"  inputs       {shapes}",
         f"  properties   {props}",
         f"  peak RSS     {fb(m.peak_rss_bytes)} above baseline{hwm}",
@@ -258,6 +298,11 @@ def format_measurement(m: Measurement) -> str:
         f"{m.samples} samples every {m.sample_interval * 1e3:g} ms",
     ]
     return "\n".join(lines)
+
+
+def _emulated(isa: str | None) -> str:
+    """How a report names an emulated target."""
+    return f" (emulating {isa}: oneDNN capped, not a real {isa} CPU)" if isa else ""
 
 
 # --- parent side --------------------------------------------------------------------------------
@@ -313,15 +358,19 @@ def _plan_inputs(model, spec, vocab: int) -> dict[str, dict[str, Any]]:
     return plan
 
 
-def _run_child(script: Path, request: dict[str, Any], timeout: float, label: object) -> dict[str, Any]:
-    """Run ``script``'s ``_child_main(json.dumps(request))`` in a fresh Python process and return its
-    result line; a failure, crash or timeout becomes one :class:`~ovmem.errors.ModelError` line
-    prefixed with ``label``. (:mod:`ovmem.vlm.measure` runs its own child through this too.)"""
+def _run_child(
+    script: Path, request: dict[str, Any], timeout: float, label: object, env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Run ``script``'s ``_child_main(json.dumps(request))`` in a fresh Python process (with ``env``
+    added to this one's environment) and return its result line; a failure, crash or timeout becomes
+    one :class:`~ovmem.errors.ModelError` line prefixed with ``label``. (:mod:`ovmem.vlm.measure` and
+    the genai measurements run their own children through this too.)"""
     from ovmem.errors import ModelError
 
     command = [sys.executable, "-c", _BOOTSTRAP, str(Path(script).resolve()), json.dumps(request)]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                              env={**os.environ, **env} if env else None)  # fmt: skip
     except subprocess.TimeoutExpired:
         raise ModelError(f"{label}: the measurement timed out after {timeout:g} s") from None
     result = _result_line(done.stdout)

@@ -26,10 +26,12 @@ from ovmem.passes.keys import (
 from ovmem.passes.cpu_scratch import SCRATCH
 from ovmem.passes.lifetime import BUFFERS, Buffer
 from ovmem.passes.states import STATE_BYTES
+from ovmem.target import Target
 from ovmem.units import format_bytes
 
 __all__ = [
-    "NOT_VALIDATED", "SCHEMA_VERSION", "MemoryReport", "PeakLocation", "format_report", "plan_memory", "temp_requests"
+    "NOT_VALIDATED", "SCHEMA_VERSION", "MemoryReport", "PeakLocation", "format_report", "plan_memory", "run_label",
+    "temp_requests",
 ]
 
 SCHEMA_VERSION = 1
@@ -92,6 +94,10 @@ class MemoryReport:
     runtime: str = "ov"
     """Who runs the model: ``ov`` (the compiled model as given) or ``genai`` (openvino.genai's
     LLMPipeline, :mod:`ovmem.genai`)."""
+    target: Target | None = None
+    """The CPU the analysis is for (``--target``), where the device's rules read one (CPU)."""
+    inference_precision: str = ""
+    """The activations' precision on the device (CPU: the target's default or the override)."""
     plan: Plan | None = attrs.field(default=None, eq=False, repr=False)
     """The allocator's plan for the intermediate buffers (request ids index ``temp_requests``)."""
     graph: Graph | None = attrs.field(default=None, eq=False, repr=False)
@@ -116,6 +122,8 @@ class MemoryReport:
             "past_len": self.past_len,
             "device": self.device,
             "runtime": self.runtime,
+            "target": self.target.to_dict() if self.target else None,
+            "inference_precision": self.inference_precision or None,
             "allocator": self.allocator,
             "passes": self.passes,
             "lift": self.lift,
@@ -143,7 +151,7 @@ def temp_requests(graph: Graph) -> tuple[list[BufferRequest], list[Buffer]]:
 
 def _buffers(graph: Graph) -> tuple[Buffer, ...]:
     if graph.nodes and not BUFFERS.is_set(graph):
-        raise PassPreconditionError("plan_memory needs the 'lifetime' pass to have run")
+        raise PassPreconditionError("plan_memory needs the 'lifetime' pass to have run: end the pipeline (--passes) with it")
     return BUFFERS.get(graph, ())
 
 
@@ -168,9 +176,16 @@ def _peak_location(graph: Graph, requests: list[BufferRequest]) -> PeakLocation 
 
 
 def plan_memory(
-    graph: Graph, allocator: Allocator, *, passes: str = "", device: str = "generic", runtime_bytes: int = 0
+    graph: Graph,
+    allocator: Allocator,
+    *,
+    passes: str = "",
+    device: str = "generic",
+    runtime_bytes: int = 0,
+    target: Target | None = None,
 ) -> MemoryReport:
     """Pack the temporaries of an analysed graph with ``allocator`` and total every part.
+    ``target``: the CPU the device's rules read (reported; CPU).
 
     Raises:
         PassPreconditionError: the ``lifetime`` pass has not run on ``graph``.
@@ -187,7 +202,7 @@ def plan_memory(
     # the label belongs to the device; imported here as ovmem.devices imports the passes
     from ovmem.devices import DEVICES
 
-    target = DEVICES.get(device)
+    model_of_device = DEVICES.get(device)
     scratch = {name: n for name, n in SCRATCH.get(graph, {}).items() if n}
     return MemoryReport(
         model=graph.name,
@@ -216,12 +231,28 @@ def plan_memory(
             "nodes": len(graph.nodes),
         },
         warnings=tuple(warnings),
-        validated=target.validated if target else True,
-        device_note=target.note if target else "",
+        validated=model_of_device.validated if model_of_device else True,
+        device_note=model_of_device.note if model_of_device else "",
         runtime=graph.meta.get("runtime", "ov"),
+        target=target,
+        inference_precision=graph.meta.get("inference_precision", "") if target else "",
         plan=plan,
         graph=graph,
     )
+
+
+def run_label(report: Any) -> str:
+    """``device CPU | target host (amx, 2 threads) | runtime ov | bf16 activations | allocator ...``:
+    what every report's header says of the run (a model's or a pipeline's report)."""
+    parts = [f"device {report.device}{' (runtime graph)' if getattr(report, 'lift', '') == 'runtime' else ''}"]
+    if report.target is not None:
+        parts.append(f"target {report.target.label}")
+    parts.append(f"runtime {report.runtime}")
+    if report.inference_precision:
+        parts.append(f"{report.inference_precision} activations")
+    if getattr(report, "allocator", None):
+        parts.append(f"allocator {report.allocator}")
+    return " | ".join(parts)
 
 
 def format_report(report: MemoryReport) -> str:
@@ -237,11 +268,7 @@ def format_report(report: MemoryReport) -> str:
             f"lower bound {format_bytes(report.temp_lower_bound_bytes)}, {c.get('temps', 0)} tensors",
         ),
     ]
-    head = (
-        f"{report.model}: seq_len {report.seq_len}, batch {report.batch}, past {report.past_len}"
-        f" | device {report.device}{' (runtime graph)' if report.lift == 'runtime' else ''} | runtime {report.runtime}"
-        f" | allocator {report.allocator}"
-    )
+    head = f"{report.model}: seq_len {report.seq_len}, batch {report.batch}, past {report.past_len} | {run_label(report)}"
     if report.scratch_bytes:
         detail = ", ".join(f"{name} {format_bytes(n)}" for name, n in report.scratch.items())
         rows.append(("kernel scratch", report.scratch_bytes, f"shared by the kernels for the run: {detail}"))

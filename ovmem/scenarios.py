@@ -8,10 +8,11 @@ options, as ``--vs`` writes them::
     disable=inplace                  drop a pass, or switch off a rule (inplace.view); added to the
                                      baseline's, several with commas
     passes=fold-weights,...,lifetime the whole pipeline
-    device=CPU                       generic, CPU or GPU
-    inference-precision=f32          --device CPU: bf16, f16 or f32
+    device=generic                   CPU, generic or GPU
+    target=avx2                      the CPU: an ISA level or a preset (ovmem.target)
+    inference-precision=f32          CPU: bf16, f16 or f32
     new-tokens=512                   tokens generated after this run
-    threads=8                        --device CPU: inference threads
+    threads=8                        CPU: inference threads
     seq-len=, past-len=, batch=      the sizes
     lift=runtime                     analyse the plugin's compiled graph
 
@@ -32,11 +33,12 @@ import attrs
 import openvino as ov
 
 from ovmem._study import ModelSource, check_options, part_labels, parts
-from ovmem.api import PIPELINE_OPTIONS, analyze, analyze_graph, build_pipeline
+from ovmem.api import analyze, analyze_graph, build_pipeline
+from ovmem.config import RunConfig
 from ovmem.errors import UsageError
 from ovmem.ir.template import ShapeTemplate
 from ovmem.progress import Progress
-from ovmem.report import SCHEMA_VERSION, MemoryReport
+from ovmem.report import SCHEMA_VERSION, MemoryReport, run_label
 from ovmem.units import format_bytes, format_delta
 
 __all__ = ["CHANGES", "Scenario", "WhatIf", "format_whatif", "parse_change", "whatif"]
@@ -47,6 +49,7 @@ CHANGES: dict[str, tuple[str, type]] = {
     "disable": ("disable", tuple),
     "passes": ("passes", str),
     "device": ("device", str),
+    "target": ("target", str),
     "inference-precision": ("inference_precision", str),
     "new-tokens": ("new_tokens", int),
     "threads": ("threads", int),
@@ -179,9 +182,8 @@ def whatif(
         else:
             graph = source.lift(**sizes)
             templates[key] = ShapeTemplate(graph)  # copies what it needs before the passes annotate
-        device = opts.get("device", "generic")
-        pipeline = build_pipeline(device, lift_from="graph", **{k: opts[k] for k in PIPELINE_OPTIONS if k in opts})
-        report = analyze_graph(graph, pipeline, device=device, allocator=opts.get("allocator"))
+        config = RunConfig.create(**{k: v for k, v in opts.items() if k not in _LIFT_KEYS})
+        report = analyze_graph(graph, build_pipeline(config), config)
         return report if report.model == name else attrs.evolve(report, model=name)
 
     progress = progress or Progress()
@@ -208,7 +210,7 @@ def format_whatif(result: WhatIf) -> str:
     b = result.baseline.report
     head = (
         f"{result.model}: seq_len {b.seq_len}, batch {b.batch}, past {b.past_len}"
-        f" | baseline: device {b.device}, allocator {b.allocator}"
+        f" | baseline: {run_label(b)}"
     )
     rows = [result.baseline, *result.scenarios]
     names: list[str] = []

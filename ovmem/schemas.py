@@ -66,6 +66,15 @@ _VERSION = ({"type": "integer", "const": SCHEMA_VERSION}, "the JSON contract's v
 _LINES = (_array(_STR), "`llm`, `vit`, `vlm` only: the classic lines the text output prints")
 _EXPLAIN = ({"type": "object"}, "`--explain` (and `analyze`'s default): the peak explained, see ovmem/explain.py")
 _REPORT_OR_PIPELINE = {"anyOf": [_ref("report"), _ref("pipeline-report")]}
+_TARGET = (_nullable(_object("the CPU the analysis is for (`--target`)", {
+    "name": (_STR, "host, an ISA level or a CPU family"),
+    "isa": (_enum("avx2", "avx2_vnni", "avx2_vnni_2", "avx512", "avx512_bf16", "amx", "amx_fp16"), "its ISA level"),
+    "threads": (_INT, "inference threads there"),
+    "inference_precision": (_STR, "the plugin's default activation type there"),
+    "note": (_STR, "how it was found (host: detected, or the fallback and why) or the family"),
+})), "CPU only; null for devices whose rules read no target")
+_EMULATED = (_nullable(_STR), "the ISA level the run emulated (`--emulate-target`, oneDNN capped; not a real CPU of "
+             "that kind), null for the host as it is")
 _KIND = (_enum("model", "llm", "vlm"), "what was analysed: a model, as `ovmem llm` does, or as `ovmem vlm` does")
 _VARIABLE = (_enum("seq_len", "prompt_tokens"), "what the length is: `prompt_tokens` for a VLM pipeline (kind vlm)")
 _PARTS = (_map(_BYTES), ("the total by part: weights, states, io, temp, scratch, runtime (a pipeline: weights, "
@@ -84,9 +93,11 @@ DEFS: dict[str, Schema] = {
             "seq_len": (_INT, "tokens in this run"),
             "batch": (_INT, "batch size"),
             "past_len": (_INT, "tokens already in the KV cache"),
-            "device": (_STR, "generic, CPU or GPU"),
+            "device": (_STR, "CPU (the default), generic or GPU"),
             "runtime": (_enum("ov", "genai"), "who runs the model: `ov` (the compiled model as given, as optimum-intel "
                         "runs it) or `genai` (openvino.genai's LLMPipeline: last-token LM head, no mask, paged KV cache)"),
+            "target": _TARGET,
+            "inference_precision": (_nullable(_STR), "the activations' type on the device (CPU), null elsewhere"),
             "allocator": (_STR, "the temporaries' planner, with its options"),
             "passes": (_STR, "the pass pipeline that ran"),
             "lift": (_enum("graph", "runtime"), "the model as exported, or the plugin's compiled graph"),
@@ -118,9 +129,10 @@ DEFS: dict[str, Schema] = {
             "schema_version": _VERSION,
             "model": (_STR, "the export folder's name"),
             "model_type": (_nullable(_STR), "config.json's model_type"),
-            "device": (_STR, "generic, CPU or GPU"),
+            "device": (_STR, "CPU (the default), generic or GPU"),
             "runtime": (_enum("ov", "genai"), "who runs the pipeline: `ov` (optimum-intel) or `genai` (openvino.genai's "
                         "VLMPipeline: the language model as genai compiles it; the vision parts are the same)"),
+            "target": _TARGET,
             "validated": (_BOOL, "false: the device is modelled, not validated"),
             "vision_sequence": (_INT, "patches fed to the vision encoder (0: no image)"),
             "images": (_INT, "images"),
@@ -179,6 +191,7 @@ DEFS: dict[str, Schema] = {
         "samples": (_INT, "readings of /proc/self/status"), "sample_interval": (_NUM, "seconds between readings"),
         "openvino_version": (_STR, "the runtime measured"),
         "properties": (_map(_STR), "the compiled model's properties"),
+        "emulated_target": _EMULATED,
     }),
     "genai-measurement": _object("`ovmem measure --runtime genai --json`: openvino_genai.LLMPipeline, one generate", {
         "schema_version": _VERSION, "runtime": (_enum("genai"), "who ran the model"),
@@ -256,6 +269,7 @@ DEFS: dict[str, Schema] = {
         "samples": (_INT, "readings"), "sample_interval": (_NUM, "seconds between readings"),
         "openvino_version": (_STR, "the runtime measured"),
         "properties": (_map(_map(_STR)), "each compiled sub-model's properties"),
+        "emulated_target": _EMULATED,
     }),
     "validate": _object("`ovmem validate --json`", {
         "schema_version": _VERSION,
@@ -270,6 +284,7 @@ DEFS: dict[str, Schema] = {
         "schema_version": _VERSION,
         "passes": (_map(_STR), "every registered pass: its first doc line"),
         "allocators": (_array(_STR), "every registered allocator"),
+        "targets": (_array(_STR), "every name `--target` takes: host, the ISA levels, the CPU families"),
     }),
     "sweep": _object("`ovmem sweep --json` (Sweep.to_dict)", {
         "schema_version": _VERSION,

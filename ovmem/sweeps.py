@@ -23,8 +23,9 @@ import openvino as ov
 
 from ovmem._study import LengthStudy, Report, part_labels, parts
 from ovmem.errors import UsageError
+from ovmem.ir.specialize import MAX_DIMENSION
 from ovmem.progress import Progress
-from ovmem.report import SCHEMA_VERSION, MemoryReport
+from ovmem.report import SCHEMA_VERSION, MemoryReport, run_label
 from ovmem.units import format_bytes
 
 __all__ = ["MAX_POINTS", "Sweep", "SweepPoint", "format_sweep", "parse_lengths", "sweep"]
@@ -60,8 +61,8 @@ def parse_lengths(text: str | int | Iterable[int]) -> list[int]:
         values = list(text)
     else:
         values = _parse(text.replace(" ", ""))
-    if not values or any(not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in values):
-        raise UsageError(f"lengths must be non-negative integers, got {text!r}")
+    if not values or any(not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= MAX_DIMENSION for v in values):
+        raise UsageError(f"lengths must be integers from 0 to {MAX_DIMENSION}, got {text!r}")
     lengths = sorted(set(values))
     if len(lengths) > MAX_POINTS:
         raise UsageError(f"{text!r} gives {len(lengths)} lengths; a sweep takes at most {MAX_POINTS}")
@@ -78,6 +79,8 @@ def _parse(text: str) -> list[int]:
     if not match:
         raise UsageError(usage)
     start, stop = int(match[1]), int(match[2])
+    if stop > MAX_DIMENSION:
+        raise UsageError(f"{text!r}: lengths must be integers from 0 to {MAX_DIMENSION}")
     op, step = match[3] or ("x" if match[4] is None else "+"), match[4] or "2"
     if stop < start:
         raise UsageError(f"{text!r}: the range ends before it starts")
@@ -231,13 +234,8 @@ def _columns(points: Sequence[SweepPoint]) -> list[str]:
 def format_sweep(result: Sweep, budget: int | None = None) -> str:
     """The table ``ovmem sweep`` prints: one row per length, one column per part, then the total
     (and, with ``budget``, by how much each length misses it)."""
-    first = result.points[0].report
-    allocator = first.allocator if isinstance(first, MemoryReport) else "the device's"
     lengths = [p.length for p in result.points]
-    head = (
-        f"{result.model}: {result.variable} {lengths[0]} to {lengths[-1]}, {len(lengths)} points"
-        f" | device {result.device} | allocator {allocator}"
-    )
+    head = f"{result.model}: {result.variable} {lengths[0]} to {lengths[-1]}, {len(lengths)} points | {run_label(result.points[0].report)}"
     columns = _columns(result.points)
     labels = part_labels(columns)
     widths = {k: max(12, len(labels[k]) + 2) for k in columns}

@@ -13,16 +13,10 @@ from ovmem.errors import UsageError
 from ovmem.ir import lift
 from ovmem.models.llama import LlamaConfig, build_llama
 from ovmem.passes import SCRATCH, parse_pipeline
-from ovmem.passes import cpu_scratch
+from ovmem.target import TARGET, get_target
 
 GQA = LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4, num_kv_heads=2,
                   head_dim=16)  # fmt: skip
-
-
-@pytest.fixture
-def amx(monkeypatch):
-    """Pretend the host has AMX, so the FC rule is host-independent."""
-    monkeypatch.setattr(cpu_scratch, "host_has_amx", lambda: True)
 
 
 def _linears(*widths: tuple[int, int]) -> ov.Model:
@@ -35,12 +29,14 @@ def _linears(*widths: tuple[int, int]) -> ov.Model:
     return ov.Model([y], [x])
 
 
-def _scratch(model, spec: str, seq_len: int = 64, past_len: int = 0) -> dict:
-    graph = parse_pipeline(f"fold-weights,fold-shapes,fuse,inplace,{spec}")(lift(model, seq_len=seq_len, past_len=past_len)).graph
-    return SCRATCH.get(graph)
+def _scratch(model, spec: str, seq_len: int = 64, past_len: int = 0, target: str = "amx") -> dict:
+    """The scratch ``spec`` finds on ``target`` (the rules read the graph's target, not the host)."""
+    graph = lift(model, seq_len=seq_len, past_len=past_len)
+    TARGET.set(graph, get_target(target))
+    return SCRATCH.get(parse_pipeline(f"fold-weights,fold-shapes,fuse,inplace,{spec}")(graph).graph)
 
 
-def test_fc_scratch_is_the_widest_long_reduction(amx):
+def test_fc_scratch_is_the_widest_long_reduction():
     model = _linears((2064, 3072), (3072, 4096), (4096, 8))
     # K > 2048 and N >= 3072: the whole bf16 output accumulates in f32; one shared block, the largest
     assert _scratch(model, "cpu-runtime{precision=bf16},cpu-scratch{threads=2}")["fc"] == 64 * 4096 * 4
@@ -55,13 +51,15 @@ def test_fc_scratch_is_the_widest_long_reduction(amx):
         ([(4096, 4096)], "cpu-runtime{precision=bf16},cpu-scratch{threads=1}"),  # one thread
     ],
 )
-def test_no_fc_scratch(amx, widths, spec):
+def test_no_fc_scratch(widths, spec):
     assert _scratch(_linears(*widths), spec)["fc"] == 0
 
 
-def test_no_fc_scratch_without_amx(monkeypatch):
-    monkeypatch.setattr(cpu_scratch, "host_has_amx", lambda: False)
-    assert _scratch(_linears((4096, 4096)), "cpu-runtime{precision=bf16},cpu-scratch{threads=2}")["fc"] == 0
+@pytest.mark.parametrize("target", ["avx512_bf16", "zen4", "avx512", "avx2"])
+def test_no_fc_scratch_without_amx(target):
+    """Only oneDNN's AMX brgemm accumulates the whole output; AVX-512 keeps per-thread blocks."""
+    assert _scratch(_linears((4096, 4096)), "cpu-runtime{precision=bf16},cpu-scratch{threads=2}", target=target)["fc"] == 0
+    assert _scratch(_linears((4096, 4096)), "cpu-runtime{precision=bf16},cpu-scratch{threads=2}", target="amx")["fc"] > 0
 
 
 def test_sdpa_prefill_buffers_by_hand():
@@ -82,7 +80,7 @@ def test_scratch_counts_in_the_report_once():
     assert report.scratch["sdpa"] > 0 and report.scratch_bytes == sum(report.scratch.values())
     assert report.total_bytes == (report.weights_bytes + report.state_bytes + report.io_bytes + report.temp_peak_bytes
                                   + report.scratch_bytes + report.runtime_bytes)  # fmt: skip
-    assert ovmem.analyze(build_llama(GQA), seq_len=8).scratch_bytes == 0  # generic: no plugin kernels
+    assert ovmem.analyze(build_llama(GQA), seq_len=8, device="generic").scratch_bytes == 0  # no plugin kernels
 
 
 def test_requires_cpu_runtime_and_valid_threads():
@@ -92,10 +90,10 @@ def test_requires_cpu_runtime_and_valid_threads():
         parse_pipeline("cpu-scratch{threads=-1}")
 
 
-def test_cli_threads(capsys, amx):
+def test_cli_threads(capsys):
     import json
 
-    args = ["analyze", "--seq-len", "64", "--device", "CPU", "--json"]
+    args = ["analyze", "--seq-len", "64", "--target", "amx", "--json"]
     assert main([*args, "--threads", "1"]) == 0
     one = json.loads(capsys.readouterr().out)
     assert main([*args, "--threads", "4"]) == 0

@@ -22,7 +22,7 @@ MiB = 2**20
 
 @pytest.fixture(scope="module")
 def demo() -> ovmem.MemoryReport:
-    return ovmem.analyze(build_llama(LlamaConfig()), seq_len=S)
+    return ovmem.analyze(build_llama(LlamaConfig()), seq_len=S, device="generic")
 
 
 def test_explanation_names_the_hand_derived_peak(demo):
@@ -132,7 +132,7 @@ def test_llm_fixture_explained_and_added_up(device):
 
 
 def test_vlm_fixture_explains_its_largest_part():
-    pipeline = analyze_pipeline(FIXTURES / "tiny-llava-f16", image=(336, 336), prompt_tokens=16)
+    pipeline = analyze_pipeline(FIXTURES / "tiny-llava-f16", image=(336, 336), prompt_tokens=16, device="generic")
     part = peak_part(pipeline)
     run = max((r for r in pipeline.runs if r.phase != "loaded"), key=lambda r: r.working_bytes)
     assert part.model == f"tiny-llava-f16 {run.role} ({run.phase})" == "tiny-llava-f16 language (prefill)"
@@ -143,7 +143,7 @@ def test_vlm_fixture_explains_its_largest_part():
     layers = layer_breakdown(vision)
     assert layers[0].layer == "model.vision_tower.vision_model.encoder.layers.0"
     assert sum(u.weights_bytes for u in layers) == vision.weights_bytes
-    encoder = analyze_pipeline(FIXTURES / "tiny-qwen2_5-vl-f16", 64, stages=("vision",))
+    encoder = analyze_pipeline(FIXTURES / "tiny-qwen2_5-vl-f16", 64, stages=("vision",), device="generic")
     merger = next(r.report for r in encoder.runs if r.role == "vision_embeddings_merger")
     assert explain_peak(merger).layer == "blocks.0"
     patches = next(r.report for r in encoder.runs if r.role == "vision_embeddings")
@@ -157,17 +157,17 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_cli_explains_by_default_and_on_request(capsys):
-    code, out, err = run(capsys, "demo", "--seq-len", "1024")
+    code, out, err = run(capsys, "demo", "--device", "generic", "--seq-len", "1024")
     assert code == 0, err
     table, _, explained = out.partition("explain: ")
     assert "temporaries peak at step" in table and explained.startswith("the peak is step")
     assert "Multiply 'model.layers.0.mlp/gated'" in explained and "by layer" not in explained
     assert len(explained.splitlines()) < 14  # short by default
-    code, out0, _ = run(capsys, "demo", "--seq-len", "1024", "--explain", "0")
+    code, out0, _ = run(capsys, "demo", "--device", "generic", "--seq-len", "1024", "--explain", "0")
     assert out0 == table  # --explain 0: the table alone, as before
-    code, out, _ = run(capsys, "demo", "--seq-len", "1024", "--explain", "3")
+    code, out, _ = run(capsys, "demo", "--device", "generic", "--seq-len", "1024", "--explain", "3")
     assert "by layer (friendly-name prefix)" in out and "in 4 more" in out
-    code, out, _ = run(capsys, "demo", "--seq-len", "1024", "--json", "--explain", "2")
+    code, out, _ = run(capsys, "demo", "--device", "generic", "--seq-len", "1024", "--json", "--explain", "2")
     data = json.loads(out)
     assert data["explain"]["name"] == "model.layers.0.mlp/gated" and len(data["explain"]["groups"][0]["tensors"]) == 2
     assert [u["layer"] for u in data["explain"]["layers"]][-1] == OTHER

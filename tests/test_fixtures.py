@@ -24,9 +24,10 @@ def _config(folder: Path) -> dict:
 @pytest.mark.parametrize("folder", FIXTURES, ids=[p.name for p in FIXTURES])
 @pytest.mark.parametrize(("seq_len", "past_len"), [(1024, 0), (1, 255)])
 def test_analyze_an_optimum_export(folder, seq_len, past_len):
+    """The graph as exported (``--device generic``) against the .bin and config.json."""
     proc = subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), "analyze", str(folder),
-         "--seq-len", str(seq_len), "--past-len", str(past_len), "--json"],
+         "--seq-len", str(seq_len), "--past-len", str(past_len), "--device", "generic", "--json"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr

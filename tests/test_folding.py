@@ -14,7 +14,7 @@ def _nodes(graph):
 
 
 def test_int4_weights_count_as_stored_and_decompression_is_no_temporary():
-    report = ovmem.analyze(int4_linear(hidden=16, out=32), seq_len=4)
+    report = ovmem.analyze(int4_linear(hidden=16, out=32), seq_len=4, device="generic")
     assert report.weights_bytes == 32 * 16 // 2 + 32 // 2 + 32 * 2  # u4 W, u4 zero points, f16 scales
     assert report.counts["temps"] == 0 and report.temp_peak_bytes == 0
     graph = parse_pipeline("fold-weights,placement,lifetime")(lift(int4_linear(), seq_len=4)).graph
@@ -25,7 +25,7 @@ def test_int4_weights_count_as_stored_and_decompression_is_no_temporary():
 
 
 def test_decompression_rule_can_be_switched_off():
-    off = ovmem.analyze(int4_linear(hidden=16, out=32), seq_len=4, passes="fold-weights{decompression=false},placement,lifetime")
+    off = ovmem.analyze(int4_linear(hidden=16, out=32), seq_len=4, passes="fold-weights{decompression=false},placement,lifetime", device="generic")
     # the f16 Subtract/Multiply chain and the f32 copy become temporaries: 32x16 f32 = 2 KiB at the peak
     assert off.counts["temps"] == 5  # two Converts, Subtract, Multiply, final Convert
     assert off.temp_lower_bound_bytes >= 32 * 16 * 4

@@ -21,7 +21,6 @@ from openvino.utils.node_factory import NodeFactory
 
 import ovmem
 import ovmem.api
-import ovmem.passes.fuse as fuse_module
 from ovmem.ir import lift
 from ovmem.models.llama import LlamaConfig, build_llama
 from ovmem.passes import (
@@ -36,7 +35,8 @@ from ovmem.passes import (
     disable,
     parse_pipeline,
 )
-from ovmem.passes.fuse import Fuse, fused_kernels, host_fuses_mlp
+from ovmem.passes.fuse import Fuse, fused_kernels
+from ovmem.target import TARGET, detect_host, get_target
 from ovmem.passes.lifetime import buffers
 
 FIXTURES = "tests/fixtures"
@@ -60,8 +60,11 @@ def _model(outputs, params, sinks=()):
     return ov.Model(results, list(sinks), params, "t") if sinks else ov.Model(results, params, "t")
 
 
-def _run(model, pipeline="fold-weights,fold-shapes,fuse", seq_len=4):
-    return parse_pipeline(pipeline)(lift(model, seq_len=seq_len)).graph
+def _run(model, pipeline="fold-weights,fold-shapes,fuse", seq_len=4, target=None):
+    graph = lift(model, seq_len=seq_len)
+    if target is not None:
+        TARGET.set(graph, get_target(target))
+    return parse_pipeline(pipeline)(graph).graph
 
 
 def _fused(graph, rule):
@@ -388,7 +391,7 @@ def test_model_outputs_and_states_are_never_folded():
 
 MLP_SMALL = attrs.evolve(SMALL, swish_beta=False)  # a one-input Swish, as optimum exports it
 RUNTIME_NEEDS_AMX = pytest.mark.skipif(
-    not host_fuses_mlp(), reason="the CPU plugin forms LLMMLP only on AMX hosts in bf16/f16 inference"
+    not detect_host().fuses_mlp(), reason="the CPU plugin forms LLMMLP only on AMX hosts in bf16/f16 inference"
 )
 
 
@@ -521,18 +524,29 @@ def test_mlp_follows_the_plugin_on_build_llama_and_in_f32_mode():
         assert {r.name for r in emulated.get("mlp", ())} == _plugin_llmmlp(build_llama(config))
         assert len(emulated.get("mlp", ())) == fused
     assert _plugin_llmmlp(build_llama(MLP_SMALL), INFERENCE_PRECISION_HINT="f32") == set()
-    assert host_fuses_mlp("f32") is False
+    assert detect_host().fuses_mlp("f32") is False
 
 
-def test_mlp_auto_asks_the_host(monkeypatch):
-    monkeypatch.setattr(fuse_module, "host_has_amx", lambda: True)
-    monkeypatch.setattr(fuse_module, "host_inference_precision", lambda: "bf16")
-    assert _fused(_run(_gated_mlp(), "fold-weights,fold-shapes,fuse{mlp=auto}"), "mlp")
-    graph = FoldWeights()(lift(_gated_mlp(), seq_len=4)).graph
-    graph.meta["inference_precision"] = "f32"  # a pass before said f32: the plugin registers no MLPFusion
-    assert _fused(Fuse(mlp="auto")(graph).graph, "mlp") == {}
-    monkeypatch.setattr(fuse_module, "host_has_amx", lambda: False)
-    assert _fused(_run(_gated_mlp(), "fold-weights,fold-shapes,fuse{mlp=auto}"), "mlp") == {}
+@pytest.mark.parametrize(
+    ("target", "fused"),
+    [("amx", True), ("amx_fp16", True), ("sapphire-rapids", True), ("avx512_bf16", False), ("zen4", False),
+     ("avx512", False), ("avx2", False), ("lunar-lake", False)],
+)  # fmt: skip
+def test_mlp_auto_follows_the_target(target, fused):
+    """MLPFusion is registered only with AMX-BF16 in bf16 inference (or AMX-FP16 in f16)."""
+    graph = _run(_gated_mlp(), "fold-weights,fold-shapes,fuse{mlp=auto}", target=target)
+    assert bool(_fused(graph, "mlp")) is fused
+
+
+def test_mlp_auto_follows_the_inference_precision():
+    def fused(target, precision):
+        graph = FoldWeights()(lift(_gated_mlp(), seq_len=4)).graph
+        TARGET.set(graph, get_target(target))
+        graph.meta["inference_precision"] = precision  # as a pass before fuse set it
+        return bool(_fused(Fuse(mlp="auto")(graph).graph, "mlp"))
+
+    assert fused("amx", "bf16") and not fused("amx", "f32")  # f32: the plugin registers no MLPFusion
+    assert not fused("amx", "f16") and fused("amx_fp16", "f16")  # f16 needs AMX-FP16
     assert Fuse().mlp == "off" and str(Fuse(mlp="auto")) == "fuse{mlp=auto}"
     assert str(disable(parse_pipeline("fold-weights,fuse{mlp=auto}"), ["fuse.mlp"])) == "fold-weights,fuse"
 

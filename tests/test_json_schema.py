@@ -64,7 +64,7 @@ def test_output_validates(case, capsys):
 
 def test_checker_finds_what_is_wrong():
     schema = schema_for("list")
-    good = {"schema_version": 1, "passes": {"a": "b"}, "allocators": ["x"]}
+    good = {"schema_version": 1, "passes": {"a": "b"}, "allocators": ["x"], "targets": ["host"]}
     assert errors(good, schema) == []
     assert errors({**good, "extra": 1}, schema) == ["$: unexpected field 'extra'"]
     assert errors({k: v for k, v in good.items() if k != "passes"}, schema) == ["$: missing 'passes'"]

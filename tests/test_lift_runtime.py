@@ -90,7 +90,9 @@ def test_analyze_runtime_drops_the_emulated_fusions():
 
 def test_runtime_lift_needs_a_device_openvino_runs():
     with pytest.raises(UsageError, match="not one OpenVINO runs here"):
-        ovmem.analyze(FIXTURES / "tiny-qwen2-f16", seq_len=8, lift_from="runtime")  # generic
+        ovmem.analyze(FIXTURES / "tiny-qwen2-f16", seq_len=8, lift_from="runtime", device="generic")
+    with pytest.raises(UsageError, match="compiles on this host"):
+        ovmem.analyze(FIXTURES / "tiny-qwen2-f16", seq_len=8, lift_from="runtime", target="avx2")
     with pytest.raises(UsageError, match="lift must be"):
         ovmem.analyze(FIXTURES / "tiny-qwen2-f16", seq_len=8, device="CPU", lift_from="compiled")
 
@@ -99,7 +101,7 @@ def test_cli_lift_runtime(capsys):
     assert main(["analyze", str(FIXTURES / "tiny-phi3-f16"), "--seq-len", "32", "--device", "CPU", "--lift", "runtime", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["lift"] == "runtime" and "fuse" not in report["passes"]
-    assert main(["analyze", str(FIXTURES / "tiny-phi3-f16"), "--lift", "runtime"]) == 2
+    assert main(["analyze", str(FIXTURES / "tiny-phi3-f16"), "--lift", "runtime", "--device", "generic"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not one OpenVINO runs here" in err
     assert main(["dump", str(FIXTURES / "tiny-phi3-f16"), "--seq-len", "4", "--device", "CPU", "--lift", "runtime"]) == 0

@@ -25,7 +25,7 @@ SERIES = ("weights", "KV cache (states)", "inputs + outputs", "temporaries live"
 
 @pytest.fixture(scope="module")
 def demo() -> ovmem.MemoryReport:
-    return ovmem.analyze(build_llama(LlamaConfig()), seq_len=1024)
+    return ovmem.analyze(build_llama(LlamaConfig()), seq_len=1024, device="generic")
 
 
 def _texts(fig) -> list[str]:
@@ -64,7 +64,7 @@ def test_svg_timeline_is_xml_with_text(demo, tmp_path):
 
 
 def test_plot_sweep_draws_each_part_against_the_length(tmp_path):
-    points = [(s, ovmem.analyze(build_llama(LlamaConfig(num_layers=1)), seq_len=s)) for s in (256, 64, 128)]
+    points = [(s, ovmem.analyze(build_llama(LlamaConfig(num_layers=1)), seq_len=s, device="generic")) for s in (256, 64, 128)]
     fig = plot_sweep(points, tmp_path / "sweep.svg")
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"
@@ -105,7 +105,7 @@ def test_without_matplotlib_plot_says_how_to_install_it(monkeypatch, capsys, tmp
     out, err = capsys.readouterr()
     assert err.strip() == f"ovmem: error: {PLOT_HINT}" and out == "" and not (tmp_path / "x.png").exists()
     with pytest.raises(UsageError, match=re.escape("pip install 'ovmem[plot]'")):
-        plot_timeline(ovmem.analyze(build_llama(LlamaConfig(num_layers=1)), seq_len=8))
+        plot_timeline(ovmem.analyze(build_llama(LlamaConfig(num_layers=1)), seq_len=8, device="generic"))
 
 
 def test_the_committed_screenshot_is_a_small_png_the_readme_shows():
@@ -113,4 +113,4 @@ def test_the_committed_screenshot_is_a_small_png_the_readme_shows():
     assert shot.read_bytes().startswith(PNG_MAGIC) and shot.stat().st_size < 150_000
     readme = (ROOT / "README.md").read_text()
     assert "](docs/timeline.png)" in readme
-    assert "ovmem analyze --seq-len 2048 --device CPU --plot docs/timeline.png" in readme
+    assert "ovmem analyze --seq-len 2048 --plot docs/timeline.png" in readme

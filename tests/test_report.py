@@ -19,7 +19,7 @@ BASIC = "fold-weights,placement,lifetime"  # no fusion or in-place: every op out
 def test_mlp_report_by_hand():
     # x[1,4,16] f32 = 256 B in, y[1,4,8] = 128 B out; w1 16x32 + w2 32x8 floats = 3072 B;
     # temps fc1 and act, 512 B each, live together at the Relu step.
-    report = ovmem.analyze(mlp(), seq_len=4, passes=BASIC)
+    report = ovmem.analyze(mlp(), seq_len=4, passes=BASIC, device="generic")
     assert report.weights_bytes == 3072
     assert report.io_bytes == 384
     assert report.state_bytes == 0
@@ -30,15 +30,15 @@ def test_mlp_report_by_hand():
     assert report.counts["temps"] == 2
     report.plan.validate()
     # the default pipeline fuses the Relu into fc1 (FullyConnected + activation): one 512 B temporary
-    fused = ovmem.analyze(mlp(), seq_len=4)
+    fused = ovmem.analyze(mlp(), seq_len=4, device="generic")
     assert (fused.counts["temps"], fused.temp_peak_bytes, fused.total_bytes) == (1, 512, 3072 + 384 + 512)
 
 
 def test_reuse_beats_no_reuse_on_a_chain():
     # 4 Relus on [1,8,64] f32 (2 KiB): relu0..relu2 are temporaries, relu3 is the output.
     size = 8 * 64 * 4
-    naive = ovmem.analyze(chain(), seq_len=8, allocator="naive", passes=BASIC)
-    greedy = ovmem.analyze(chain(), seq_len=8, allocator="greedy-by-size", passes=BASIC)
+    naive = ovmem.analyze(chain(), seq_len=8, allocator="naive", passes=BASIC, device="generic")
+    greedy = ovmem.analyze(chain(), seq_len=8, allocator="greedy-by-size", passes=BASIC, device="generic")
     assert naive.temp_peak_bytes == 3 * size
     assert greedy.temp_peak_bytes == greedy.temp_lower_bound_bytes == 2 * size
     assert naive.temp_lower_bound_bytes == 2 * size
@@ -46,7 +46,7 @@ def test_reuse_beats_no_reuse_on_a_chain():
 
 
 def test_state_bytes_count_the_cache_after_the_run():
-    report = ovmem.analyze(kv_cache(kv_heads=2, head_dim=4), seq_len=4, past_len=3)
+    report = ovmem.analyze(kv_cache(kv_heads=2, head_dim=4), seq_len=4, past_len=3, device="generic")
     assert report.state_bytes == 1 * 2 * 7 * 4 * 4
     assert report.counts["states"] == 1
     # inputs: input_ids[1,4] i64, attention_mask[1,7] i64, beam_idx[1] i32; output out[1] f32
@@ -68,11 +68,11 @@ def test_plan_memory_needs_lifetimes():
 
 def test_analyze_rejects_unknown_allocator():
     with pytest.raises(UsageError, match="unknown allocator 'nope'"):
-        ovmem.analyze(mlp(), seq_len=4, allocator="nope")
+        ovmem.analyze(mlp(), seq_len=4, allocator="nope", device="generic")
 
 
 def test_json_fields_are_integers_and_add_up():
-    data = ovmem.analyze(kv_cache(), seq_len=16, past_len=4).to_dict()
+    data = ovmem.analyze(kv_cache(), seq_len=16, past_len=4, device="generic").to_dict()
     for key in ("seq_len", "batch", "weights_bytes", "state_bytes", "io_bytes", "temp_peak_bytes",
                 "temp_lower_bound_bytes", "total_bytes"):  # fmt: skip
         assert isinstance(data[key], int), key

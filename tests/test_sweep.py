@@ -116,7 +116,7 @@ def test_sweep_options_are_checked(demo):
 
 def test_cli_sweep_prints_a_table_and_json(capsys, tmp_path):
     folder = str(FIXTURES / "tiny-qwen2-f16")
-    assert main(["sweep", folder, "--seq-len", "64:1024:x2", "--budget", "5MiB"]) == 0
+    assert main(["sweep", folder, "--seq-len", "64:1024:x2", "--budget", "5MiB", "--device", "generic"]) == 0
     out = capsys.readouterr().out
     assert "seq_len 64 to 1024, 5 points" in out and "KV cache" in out and "over by" in out
     assert "longest seq_len that fits" in out

@@ -14,6 +14,7 @@ from ovmem.cli import main
 from ovmem.errors import UsageError
 from ovmem.vlm import Layout, analyze_pipeline, detect_layout, image_sequence, plan_vision
 from ovmem.vlm.vision import _smart_resize
+from ovmem.runtime_memory import PER_OP, PER_OP_THREAD, ir_ops
 
 FIXTURES = Path(__file__).parent / "fixtures"
 QWEN, LLAVA, GEMMA = FIXTURES / "tiny-qwen2_5-vl-f16", FIXTURES / "tiny-llava-f16", FIXTURES / "tiny-gemma3-f16"
@@ -47,7 +48,11 @@ def test_unknown_parts_are_analysed_and_reported(tmp_path):
     loaded = [r for r in report.runs if r.phase == "loaded"]
     assert [r.role for r in loaded] == ["audio_encoder"] and report.weights("other") == loaded[0].report.weights_bytes > 0
     assert any("openvino_audio_encoder_model.xml" in note for note in report.notes)
-    assert report.total_bytes == analyze_pipeline(LLAVA, 64).total_bytes + report.weights("other")
+    without = analyze_pipeline(LLAVA, 64)
+    assert report.total_bytes == without.total_bytes + report.weights("other") + report.runtime_bytes - without.runtime_bytes
+    # the runtime keeps the extra IR's ops too (ovmem.runtime_memory), once: it is compiled, never run
+    audio = loaded[0].report.graph
+    assert report.runtime_bytes - without.runtime_bytes == ir_ops(audio) * (PER_OP + report.target.threads * PER_OP_THREAD)
 
 
 def test_bad_folders(tmp_path):
@@ -154,7 +159,8 @@ def test_classic_lines(capsys):
     assert re.fullmatch(f"Total LLM Runtime Memory {GB} GB weight {GB} GB temp {GB} GB", lines[1])
     assert re.fullmatch(f"Total VIT \\+ LLM \\+ Embeddings Runtime Memory {GB} GB", lines[2])
     assert main(["vit", str(LLAVA), "--image", "336x336"]) == 0
-    assert re.fullmatch(f"Total VIT Runtime Memory {GB} GB weight {GB} GB temp {GB} GB\n", capsys.readouterr().out)
+    assert re.fullmatch(f"Total VIT Runtime Memory {GB} GB weight {GB} GB temp {GB} GB\n# device CPU \\| target .*\n",
+                        capsys.readouterr().out)  # fmt: skip
     for folder in (FIXTURES / "tiny-qwen2-f16", GEMMA):
         assert main(["llm", str(folder), "512"]) == 0
         out = capsys.readouterr().out.splitlines()

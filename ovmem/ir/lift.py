@@ -179,6 +179,7 @@ def lift(
         model = read_model(source, core)
     declared = _declared_shapes(model)
     dynamic_model = any(p.get_output_partial_shape(0).is_dynamic for p in model.get_parameters())
+    ir_ops = len(model.get_ops())  # as read, before specialisation: what read_model and the plugin keep per op
     state_info = specialize(model, spec)
 
     graph = Graph(_display_name(source) if source else model.get_friendly_name() or "model")
@@ -190,6 +191,7 @@ def lift(
         shapes=dict(spec.shapes),
         rt_info=_runtime_options(model),
         dynamic_model=dynamic_model,
+        ir_ops=ir_ops,
     )
     values: dict[tuple[int, int], Value] = {}  # (node instance id, port) -> value
     taken: set[str] = set()

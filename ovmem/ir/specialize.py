@@ -30,14 +30,19 @@ STATE_READ_PREFIX = "ovmem.state.read::"
 STATE_WRITE_PREFIX = "ovmem.state.write::"
 
 
+MAX_DIMENSION = 2**31 - 1
+"""The largest size a length, batch or shape dimension may have: OpenVINO's shapes are 64-bit, but a
+tensor of more than 2³¹ tokens is no model anyone runs, and the products of such sizes overflow."""
+
+
 def _positive(instance: object, attribute: attrs.Attribute, value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise UsageError(f"{attribute.name.replace('_', '-')} must be a positive integer, got {value!r}")
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_DIMENSION:
+        raise UsageError(f"{attribute.name.replace('_', '-')} must be an integer from 1 to {MAX_DIMENSION}, got {value!r}")
 
 
 def _non_negative(instance: object, attribute: attrs.Attribute, value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise UsageError(f"{attribute.name.replace('_', '-')} must be a non-negative integer, got {value!r}")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_DIMENSION:
+        raise UsageError(f"{attribute.name.replace('_', '-')} must be an integer from 0 to {MAX_DIMENSION}, got {value!r}")
 
 
 @attrs.frozen

@@ -13,14 +13,16 @@ from typing import ClassVar
 
 import attrs
 
+from ovmem.errors import UsageError
 from ovmem.ir.core import Graph
 from ovmem.options import describe
 
 __all__ = ["Pass", "PassPreconditionError", "PassResult"]
 
 
-class PassPreconditionError(RuntimeError):
-    """A pass was run on a graph it cannot handle (say, before the passes it depends on)."""
+class PassPreconditionError(UsageError, RuntimeError):
+    """A pass was run on a graph it cannot handle (say, before the passes it depends on): a pipeline
+    put together wrongly, reported as one usage line."""
 
 
 @attrs.frozen

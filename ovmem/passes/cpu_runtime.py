@@ -1,9 +1,9 @@
 """``cpu-runtime``: what the OpenVINO CPU plugin stores differently from the graph as exported.
 
 Rules (sources in ``docs/cpu-plugin-notes.md``, sections 1, 4 and 5):
-  1. ``precision``: float temporaries are stored in the inference precision — bf16 where the CPU
-     has AVX512-BF16 or AMX, else f32 (``auto``; the plugin's ``INFERENCE_PRECISION_HINT``
-     default) — except the rotary ``Cos``/``Sin`` tables, which stay f32
+  1. ``precision``: float temporaries are stored in the inference precision — bf16 where the
+     target CPU has AVX512-BF16 or AMX, else f32 (``auto``: the target's default, the plugin's
+     ``INFERENCE_PRECISION_HINT`` there, :mod:`ovmem.target`) — except the rotary ``Cos``/``Sin`` tables, which stay f32
      (``MarkRopeInputsToKeepInMixedPrecision``); i64 temporaries are i32 (``ConvertPrecision``).
      Model inputs, outputs and states keep their types (``EnforceInferencePrecision``).
   2. In bf16/f16 mode a float model output is computed in that precision into an internal buffer
@@ -27,14 +27,13 @@ On a graph lifted from the compiled model (``--lift runtime``) rules 1 and 2 are
 graph's types and nodes: only rule 3 runs, on the plugin's ``FullyConnected``, ``LLMMLP`` and
 ``QKVProjection`` nodes.
 
-Reads: ``category``, ``folded_by``. Writes: ``stored_type`` on temporaries, ``weight_copy_bytes``
+Reads: ``category``, ``folded_by``, the graph's ``target``. Writes: ``stored_type`` on temporaries, ``weight_copy_bytes``
 on FullyConnected weights, ``resident_bytes`` on lookup tables, and inserts ``Reorder`` nodes
 after float outputs.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Literal
 
 import attrs
@@ -44,10 +43,10 @@ from ovmem.ir.types import TensorType
 from ovmem.passes.base import Pass, PassResult
 from ovmem.passes.keys import CATEGORY, FOLDED_BY, RESIDENT_BYTES, STORED_TYPE, WEIGHT_COPY_BYTES, Category
 from ovmem.passes.registry import register_pass
+from ovmem.target import target_of
 
 __all__ = [
-    "FAULT_AROUND_BYTES", "RUNTIME_WEIGHT_PORTS", "CpuRuntime", "fc_constants", "host_has_amx", "host_inference_precision",
-    "lookup_resident_bytes",
+    "FAULT_AROUND_BYTES", "RUNTIME_WEIGHT_PORTS", "CpuRuntime", "fc_constants", "lookup_resident_bytes",
 ]
 
 FLOATS = frozenset({"f32", "f16", "bf16"})
@@ -58,26 +57,6 @@ PAGE_BYTES = 4096
 
 RUNTIME_WEIGHT_PORTS = {"FullyConnected": {1}, "LLMMLP": {1, 2, 3}, "QKVProjection": {1, 2, 3}}
 """The runtime graph's FullyConnected-like nodes and the input ports of their weight matrices."""
-
-
-@functools.cache
-def host_inference_precision() -> str:
-    """The CPU plugin's default inference precision on this host: bf16 where it has BF16 support."""
-    import openvino as ov
-
-    capabilities = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
-    return "bf16" if "BF16" in capabilities else "f32"
-
-
-@functools.cache
-def host_has_amx() -> bool:
-    """Whether this host's CPU has AMX-BF16 (``amx_bf16`` in ``/proc/cpuinfo``; ``False`` where unreadable):
-    the CPU plugin's AMX kernels (``LLMMLP``, oneDNN's brgemm with 32-channel blocks) need it."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            return any(line.startswith("flags") and " amx_bf16" in line for line in f)
-    except OSError:
-        return False
 
 
 def _from_weights(value: Value) -> bool:
@@ -176,13 +155,13 @@ class CpuRuntime(Pass):
 
     name = "cpu-runtime"
     precision: Literal["auto", "bf16", "f16", "f32"] = "auto"
-    """Rule 1: the inference precision; ``auto`` asks OpenVINO about this host."""
+    """Rule 1: the inference precision; ``auto``: the target's default (``graph.meta["target"]``)."""
 
     def call(self, graph: Graph) -> PassResult:
         if graph.meta.get("lift") == "runtime":  # the plugin already chose the types and inserted the reorders: rule 3 only
             precision = graph.meta["inference_precision"]
             return PassResult(graph, self._weight_copies(graph, precision))
-        precision = host_inference_precision() if self.precision == "auto" else self.precision
+        precision = target_of(graph).precision if self.precision == "auto" else self.precision
         graph.meta["inference_precision"] = precision
         modified = self._reorder_outputs(graph, precision)
         pinned = {*graph.inputs, *graph.outputs}

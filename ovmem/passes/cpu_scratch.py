@@ -10,7 +10,7 @@ the pages they touch (``docs/cpu-plugin-notes.md`` section 10):
      brgemm inner product on AMX reduces at most 64 blocks of 32 input channels in one pass
      (``jit_brgemm_ip_fwd_conf_t::init_conf`` in ``src/cpu/x64/brgemm/brgemm_inner_product_utils.cpp``);
      with more input features (K > 2048) and a bf16/f16 output it accumulates the whole
-     ``M × N`` output in f32 there — M·N·4 bytes, written, so resident. Only on AMX hosts, in
+     ``M × N`` output in f32 there — M·N·4 bytes, written, so resident. Only on AMX targets, in
      bf16/f16 inference, with more than one thread, and for wide outputs (N ≥ 3072: narrower ones
      take a loop order that touches a per-thread block only). The buffer is the largest such FC's:
      for a decoder with hidden size above 2048 that is the LM head, ``T × vocab × 4``.
@@ -31,16 +31,15 @@ the pages they touch (``docs/cpu-plugin-notes.md`` section 10):
      ``pa_nodes`` says how many nodes' buffers are resident together: ``all`` (one per attention
      layer) or ``one`` (the largest).
 
-``threads`` (0: the plugin's default on this host, ``INFERENCE_NUM_THREADS`` of a compiled model)
-is the number of inference threads.
+``threads`` (0: the target's, :mod:`ovmem.target`: the plugin's ``INFERENCE_NUM_THREADS`` there) is
+the number of inference threads.
 
-Reads: ``stored_type``, ``kernel``, ``graph.meta["inference_precision"]`` (``cpu-runtime``), ``seq_len``,
+Reads: ``stored_type``, ``kernel``, ``graph.meta["inference_precision"]`` (``cpu-runtime``), the target, ``seq_len``,
 ``past_len``. Writes: the graph key ``scratch`` (:data:`SCRATCH`, bytes by rule).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Literal
 
@@ -50,11 +49,12 @@ from ovmem.errors import UsageError
 from ovmem.ir.core import Graph, Node
 from ovmem.ir.meta import MetaKey
 from ovmem.passes.base import Pass, PassPreconditionError, PassResult
-from ovmem.passes.cpu_runtime import RUNTIME_WEIGHT_PORTS, fc_constants, host_has_amx
+from ovmem.passes.cpu_runtime import RUNTIME_WEIGHT_PORTS, fc_constants
 from ovmem.passes.keys import KERNEL, STORED_TYPE
 from ovmem.passes.registry import register_pass
+from ovmem.target import Target, target_of
 
-__all__ = ["SCRATCH", "CpuScratch", "host_threads"]
+__all__ = ["SCRATCH", "CpuScratch"]
 
 SCRATCH: MetaKey[dict] = MetaKey("scratch", dict, "Graph: kernel scratch buffers the runtime holds for the run, bytes by name.")
 
@@ -66,18 +66,8 @@ SDPA_BLOCK = 32
 """Query rows per thread block of the prefill kernel's attention weights."""
 
 
-@functools.cache
-def host_threads() -> int:
-    """The CPU plugin's default number of inference threads on this host."""
-    import openvino as ov
-    import openvino.opset13 as ops
-
-    x = ops.parameter([1], ov.Type.f32)
-    return int(ov.Core().compile_model(ov.Model([ops.relu(x)], [x]), "CPU").get_property("INFERENCE_NUM_THREADS"))
-
-
-def _fc_scratch(node: Node, precision: str, threads: int) -> int:
-    if precision == "f32" or threads < 2 or not host_has_amx() or not fc_constants(node):
+def _fc_scratch(node: Node, precision: str, threads: int, target: Target) -> int:
+    if precision == "f32" or threads < 2 or not target.isa.amx_bf16 or not fc_constants(node):
         return 0
     if node.op_type in RUNTIME_WEIGHT_PORTS and node.op_type != "FullyConnected":
         return 0  # LLMMLP / QKVProjection run the plugin's own AMX kernels, not oneDNN's
@@ -118,7 +108,7 @@ class CpuScratch(Pass):
 
     name = "cpu-scratch"
     threads: int = 0
-    """Inference threads (0: the plugin's default on this host)."""
+    """Inference threads (0: the target's, ``graph.meta["target"]``)."""
     fc: bool = True
     """Rule 1: the FullyConnected scratchpad."""
     sdpa: bool = True
@@ -138,12 +128,13 @@ class CpuScratch(Pass):
 
     def call(self, graph: Graph) -> PassResult:
         precision = graph.meta["inference_precision"]
-        threads = self.threads or host_threads()
+        target = target_of(graph)
+        threads = self.threads or target.threads
         seq, past = graph.meta.get("seq_len", 1), graph.meta.get("past_len", 0)
         queries, keys = (seq, past + seq) if seq > 1 else (past, past)
         scratch = {}
         if self.fc:
-            scratch["fc"] = max((_fc_scratch(n, precision, threads) for n in graph.nodes), default=0)
+            scratch["fc"] = max((_fc_scratch(n, precision, threads, target) for n in graph.nodes), default=0)
         if self.sdpa:
             sdpa = [n for n in graph.nodes if n.op_type == "ScaledDotProductAttention" and len(n.inputs) >= 3]
             caches = [s.type.shape[1] for s in graph.states if len(s.type.shape) == 4]

@@ -41,8 +41,8 @@ post-ops), rule 5 last:
      (``MergeEltwiseAndConvert`` is ARM-only). Sources:
      ``src/plugins/intel_cpu/src/graph_optimizer.cpp`` (``GraphOptimizer::FuseEltwiseAndSimple``)
      and ``src/plugins/intel_cpu/src/nodes/eltwise.cpp`` (``Eltwise::canFuse``).
-  6. ``mlp`` (``off`` by default; ``on``; ``auto``: as the CPU plugin on this host, see
-     :func:`host_fuses_mlp`) — a gated MLP ``down(act(gate(x)) · up(x))`` is one ``LLMMLP`` node, root
+  6. ``mlp`` (``off`` by default; ``on``; ``auto``: as the CPU plugin on the target CPU, see
+     :meth:`ovmem.target.Target.fuses_mlp`) — a gated MLP ``down(act(gate(x)) · up(x))`` is one ``LLMMLP`` node, root
      the down ``MatMul``: the gate, up, activation and product (each ``T × intermediate``) are never
      stored. The plugin registers the pass only on x86 with AMX and bf16 inference (or AMX-FP16 and
      f16), so not in f32 mode. Matched: three ``MatMul``s with ``transpose_a`` false and
@@ -77,13 +77,12 @@ A match is dropped when an internal value is read at run time outside the patter
 readers such as ``ShapeOf`` do not count), or is a graph input, output or state value.
 
 Reads: ``category``, ``compile_time``, ``kernel``, ``declared_shape``, ``graph.meta["inference_precision"]``
-(``mlp=auto``). Writes: ``category``
+and the graph's ``target`` (``mlp=auto``). Writes: ``category``
 (``folded``) and ``folded_by`` on internal values, and the node key ``kernel``.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Literal, TypeVar
 
@@ -93,12 +92,12 @@ import numpy as np
 from ovmem.ir.core import Graph, Node, Use, Value
 from ovmem.ir.lift import DECLARED_SHAPE
 from ovmem.passes.base import Pass, PassPreconditionError, PassResult
-from ovmem.passes.cpu_runtime import host_has_amx, host_inference_precision
 from ovmem.passes.keys import CATEGORY, COMPILE_TIME, FOLDED_BY, KERNEL, Category, fold
 from ovmem.passes.registry import register_pass
+from ovmem.target import target_of
 
 __all__ = [
-    "ACTIVATIONS", "ELTWISE_OPS", "MAX_ELTWISE_INPUTS", "MLP_BLOCK", "Fuse", "Match", "fused_kernels", "host_fuses_mlp",
+    "ACTIVATIONS", "ELTWISE_OPS", "MAX_ELTWISE_INPUTS", "MLP_BLOCK", "Fuse", "Match", "fused_kernels",
 ]
 
 ACTIVATIONS = frozenset({"Swish", "Gelu", "Relu", "Sigmoid", "Tanh", "Clamp", "HSwish", "Mish", "SoftPlus", "Elu"})
@@ -399,25 +398,6 @@ def _eltwise_matches(graph: Graph, free: Callable[[Node], bool]) -> list[Match]:
 # ---- rule 6: gated MLP (LLMMLP) -----------------------------------------------------------
 
 
-@functools.cache
-def _host_has_amx_fp16() -> bool:
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            return any(line.startswith("flags") and " amx_fp16" in line for line in f)
-    except OSError:
-        return False
-
-
-def host_fuses_mlp(precision: str | None = None) -> bool:
-    """Whether the CPU plugin on this host forms ``LLMMLP`` at inference precision ``precision``
-    (default: the plugin's default here, :func:`~ovmem.passes.cpu_runtime.host_inference_precision`):
-    bf16 needs AMX-BF16, f16 needs AMX-FP16, f32 never (``Transformations::PostLpt``)."""
-    precision = precision or host_inference_precision()
-    if precision == "bf16":
-        return host_has_amx()
-    return precision == "f16" and host_has_amx() and _host_has_amx_fp16()
-
-
 def _fc_weight(matmul: Node, combined: bool = False) -> tuple[int, int] | None:
     """``(N, K)`` of a ``MatMul``'s float constant weight as LLMMLP reads it, or ``None``.
 
@@ -516,13 +496,14 @@ class Fuse(Pass):
     eltwise: bool = True
     """Rule 5: chains of elementwise ops."""
     mlp: Literal["auto", "on", "off"] = "off"
-    """Rule 6: gated MLP → ``LLMMLP``; ``auto``: as the CPU plugin on this host (:func:`host_fuses_mlp`
-    at the graph's ``inference_precision`` if a pass set one, else at the plugin's default)."""
+    """Rule 6: gated MLP → ``LLMMLP``; ``auto``: as the CPU plugin on the graph's target
+    (:meth:`~ovmem.target.Target.fuses_mlp` at the graph's ``inference_precision`` if a pass set one,
+    else at the target's default)."""
 
     def _enabled(self, rule: str, graph: Graph) -> bool:
         if rule != "mlp":
             return bool(getattr(self, rule))
-        return self.mlp == "on" or (self.mlp == "auto" and host_fuses_mlp(graph.meta.get("inference_precision")))
+        return self.mlp == "on" or (self.mlp == "auto" and target_of(graph).fuses_mlp(graph.meta.get("inference_precision")))
 
     def requires(self, graph: Graph) -> None:
         if any(n.op_type == "Constant" and not CATEGORY.is_set(n.outputs[0]) for n in graph.nodes):

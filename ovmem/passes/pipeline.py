@@ -90,6 +90,8 @@ class Pipeline(Pass):
 def parse_pipeline(text: str | Sequence[str], *, instruments: Sequence[Instrument] = ()) -> Pipeline:
     """A :class:`Pipeline` from a string such as ``"fold-weights,lifetime{...}"`` (or a list of items)."""
     items = split_top_level(text) if isinstance(text, str) else [t.strip() for t in text]
+    if not any(items):
+        raise UsageError("empty pass pipeline: name the passes, e.g. \"fold-weights,placement,lifetime\" (`ovmem list`)")
     return Pipeline([configure(item, get_pass_class, "pass") for item in items if item], instruments=instruments)
 
 

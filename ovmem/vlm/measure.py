@@ -126,6 +126,8 @@ class PipelineMeasurement:
     openvino_version: str
     properties: Mapping[str, Mapping[str, str]]
     """:data:`ovmem.measure.REPORTED_PROPERTIES` of each compiled sub-model, by role."""
+    emulated_target: str | None = None
+    """The ISA level this run emulated (:func:`ovmem.measure.emulation`), ``None`` for the host as it is."""
 
     @property
     def prefill_tokens(self) -> int:
@@ -161,6 +163,7 @@ def measure_pipeline(
     properties: Mapping[str, Any] | None = None,
     timeout: float = 600,
     sample_interval: float = 0.001,
+    emulate_target: str | None = None,
 ) -> PipelineMeasurement:
     """Measure one image of ``vision_sequence`` patches (or of the ``image`` size ``(width, height)``,
     cut as the family's processor would) and a prompt of ``prompt_tokens`` text tokens through the
@@ -175,6 +178,7 @@ def measure_pipeline(
         properties: passed to every ``compile_model``.
         timeout: seconds before the child is killed.
         sample_interval: seconds between two readings of ``/proc/self/status``.
+        emulate_target: run as on a weaker CPU (:func:`ovmem.measure.emulation`; labelled so).
 
     Raises:
         UsageError: a bad path, size or option, or a folder that is not a VLM export.
@@ -182,7 +186,7 @@ def measure_pipeline(
     """
     from ovmem.errors import UsageError
     from ovmem.ir.lift import read_model
-    from ovmem.measure import DEFAULT_VOCAB, Rss, _peak_fields, _run_child
+    from ovmem.measure import DEFAULT_VOCAB, Rss, _peak_fields, _run_child, emulation
     from ovmem.vlm.layout import detect_layout
     from ovmem.vlm.vision import image_sequence, plan_vision
 
@@ -219,7 +223,7 @@ def measure_pipeline(
     if not any("inputs_embeds" in port.get_names() for port in lm.inputs):
         raise UsageError(f"{language.xml}: the language model has no inputs_embeds input")
     del lm
-    props = {str(k): (v if isinstance(v, (str, int, float, bool)) else str(v)) for k, v in (properties or {}).items()}
+    env, props, emulated = emulation(emulate_target, properties)
 
     request = {
         "device": device,
@@ -231,7 +235,7 @@ def measure_pipeline(
         "prompt_tokens": prompt_tokens,
         "vocab": vocab,
     }
-    result = _run_child(Path(__file__), request, timeout, layout.folder)
+    result = _run_child(Path(__file__), request, timeout, layout.folder, env)
     phases = {
         name: PhasePeak(Rss(**p["start"]), p["peak"], p["seconds"]) for name, p in result["phases"].items()
     }  # fmt: skip
@@ -259,18 +263,21 @@ def measure_pipeline(
         sample_interval=sample_interval,
         openvino_version=result["openvino_version"],
         properties=result["properties"],
+        emulated_target=emulated,
     )
 
 
 def format_pipeline_measurement(m: PipelineMeasurement) -> str:
     """The human-readable report of one pipeline measurement."""
+    from ovmem.measure import _emulated
     from ovmem.units import format_bytes as fb
 
     version = m.openvino_version.split("-")[0]
     hwm = f" (kernel VmHWM {fb(m.hwm_rss_bytes)})" if m.hwm_rss_bytes is not None else ""
     planned = "" if m.planned_image_tokens in (None, m.image_tokens) else f" (planned {m.planned_image_tokens})"
     lines = [
-        f"{m.model} ({m.model_type or '?'}) on {m.device}, OpenVINO {version}: vision sequence {m.vision_sequence} "
+        f"{m.model} ({m.model_type or '?'}) on {m.device}{_emulated(m.emulated_target)}, OpenVINO {version}: "
+        f"vision sequence {m.vision_sequence} "
         f"({m.images} image{'s' if m.images != 1 else ''}), {m.image_tokens} image tokens{planned} + "
         f"{m.prompt_tokens} prompt tokens",
         f"  peak RSS     {fb(m.peak_rss_bytes)} above baseline{hwm}, in phase {m.peak_phase}",

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -38,10 +38,12 @@ import attrs
 from ovmem.api import analyze
 from ovmem.devices import get_device
 from ovmem.errors import UsageError
-from ovmem.genai import check_runtime, check_tokenizer, runtime_parts
+from ovmem.config import RunConfig
+from ovmem.genai import check_tokenizer, runtime_parts
 from ovmem.ir.core import Graph
 from ovmem.ir.lift import read_model
 from ovmem.report import NOT_VALIDATED, SCHEMA_VERSION, MemoryReport
+from ovmem.target import Target
 from ovmem.vlm.layout import Part, detect_layout
 from ovmem.vlm.vision import VisionPlan, image_sequence, plan_vision
 
@@ -86,6 +88,13 @@ class PipelineReport:
     validated: bool = True
     runtime: str = "ov"
     """``ov`` (optimum-intel) or ``genai`` (openvino.genai's VLMPipeline: the language model as genai compiles it)."""
+    target: Target | None = None
+    """The CPU the analysis is for, where the device's rules read one (CPU)."""
+
+    @property
+    def inference_precision(self) -> str:
+        """The activations' precision of the language model's run (CPU), else ``""``."""
+        return next((r.report.inference_precision for r in self.runs if r.role == "language"), "")
 
     def weights(self, stage: str | None = None) -> int:
         """Weights of every part (of one stage), each part counted once."""
@@ -122,6 +131,7 @@ class PipelineReport:
             "model_type": self.model_type,
             "device": self.device,
             "runtime": self.runtime,
+            "target": self.target.to_dict() if self.target else None,
             "validated": self.validated,
             "vision_sequence": self.vision_sequence,
             "images": self.images,
@@ -166,12 +176,10 @@ def analyze_pipeline(
     *,
     image: tuple[int, int] | None = None,
     prompt_tokens: int = 0,
-    device: str = "generic",
-    allocator: str | None = None,
     shapes: Mapping[str, tuple[int, ...]] | None = None,
     stages: tuple[str, ...] = ("vision", "embeddings", "language", "other"),
-    runtime: str = "ov",
-    tokenizer: str | os.PathLike[str] | None = None,
+    config: RunConfig | None = None,
+    **options: Any,
 ) -> PipelineReport:
     """Analyse an optimum-intel VLM export for one image of ``vision_sequence`` patches (or of the
     ``image`` size ``(width, height)``, as the family's processor would cut it) and a prompt of
@@ -180,13 +188,15 @@ def analyze_pipeline(
     ``shapes`` override vision inputs by name (``{"pixel_values": (1, 3, 448, 448)}``). ``stages``
     limits what runs: ``("vision",)`` is the image encoder alone (``ovmem vit``);
     ``("embeddings", "language")`` a text-only prompt (``ovmem llm`` on a VLM folder).
-    ``runtime``: ``ov`` or ``genai`` (the language model as openvino.genai's VLMPipeline compiles it;
-    the vision parts are the same under both); with ``genai`` genai's own parts are counted once
-    (:func:`ovmem.genai.runtime_parts`; ``tokenizer``: the folder of its tokenizer models, default
-    the export's).
+    ``config`` (changed by ``options``, :class:`~ovmem.config.RunConfig`'s fields) is the run of every
+    sub-model; its ``runtime`` (``ov`` or ``genai``: the language model as openvino.genai's
+    VLMPipeline compiles it) applies to the language model only, the vision parts are the same under
+    both; with ``genai`` genai's own parts are counted once (:func:`ovmem.genai.runtime_parts`;
+    ``tokenizer``: the folder of its tokenizer models, default the export's). The device's runtime
+    is counted once, for every compiled sub-model's nodes.
     """
-    check_runtime(runtime)
-    check_tokenizer(tokenizer)
+    config = RunConfig.create(config, **options)
+    check_tokenizer(config.tokenizer)
     layout = detect_layout(path)
     if prompt_tokens < 0:
         raise UsageError(f"--prompt-tokens must be >= 0, got {prompt_tokens}")
@@ -202,14 +212,14 @@ def analyze_pipeline(
         plan = plan_vision(layout, vision_sequence, dict(shapes or {}))
     else:
         plan = VisionPlan(0, 0, {})
-    options: dict[str, Any] = {"device": device, "allocator": allocator}
+    part_config = attrs.evolve(config, runtime="ov", tokenizer=None)
     runs: list[PartRun] = []
     image_tokens = 0
     if "vision" in stages:
         previous: Graph | None = None
         for part in layout.stage("vision"):
             sizes = plan.shapes.get(part.role) or _chained(part, previous)
-            report = analyze(part.xml, shapes=sizes, seq_len=plan.sequence, **options)
+            report = analyze(part.xml, shapes=sizes, seq_len=plan.sequence, config=part_config)
             runs.append(PartRun(part.role, part.stage, "image", report))
             previous = report.graph
         image_tokens = _tokens(previous)
@@ -224,27 +234,27 @@ def analyze_pipeline(
         if part is not None and part.stage in stages:
             if tokens < 1:
                 raise UsageError("the language model needs at least one token: give --prompt-tokens")
-            lm = {"runtime": runtime} if role == "language" else {}
-            runs.append(PartRun(part.role, part.stage, phase, analyze(part.xml, **sizes, **options, **lm)))
+            run = config if role == "language" else part_config
+            runs.append(PartRun(part.role, part.stage, phase, analyze(part.xml, **sizes, config=run)))
     notes = []
     for part in layout.stage("other") if "other" in stages else ():
-        runs.append(PartRun(part.role, part.stage, "loaded", analyze(part.xml, seq_len=1, **options)))
+        runs.append(PartRun(part.role, part.stage, "loaded", analyze(part.xml, seq_len=1, config=part_config)))
         notes.append(f"{part.xml.name}: loaded with the pipeline, not run for an image and a prompt")
     embeddings, language = layout.part("text_embeddings"), layout.part("language")
     if {"embeddings", "language"} <= set(stages) and embeddings and language and _tied(embeddings, language):
         notes.append("the embedding table is stored twice (text embeddings and the language model's head): both "
                      "files are mapped; the head is read whole, the lookups read only their rows on the CPU")  # fmt: skip
-    target = get_device(device)
-    runtime_bytes = target.runtime_bytes
+    device = get_device(config.device)
+    runtime_bytes = device.runtime_bytes(config.cpu, compiled_graphs(runs))
     language_run = next((r for r in runs if r.role == "language"), None)
-    if runtime == "genai" and runtime_bytes and language_run is not None:  # a device that counts its runtime's code
-        runtime_bytes += sum(runtime_parts(language_run.report.graph, tokenizer).values())
-    if not target.validated:
-        notes.insert(0, f"device {target.name}: {NOT_VALIDATED}")
+    if config.runtime == "genai" and runtime_bytes and language_run is not None:  # a device that counts its runtime's code
+        runtime_bytes += sum(runtime_parts(language_run.report.graph, config.tokenizer).values())
+    if not device.validated:
+        notes.insert(0, f"device {device.name}: {NOT_VALIDATED}")
     return PipelineReport(
         model=layout.folder.resolve().name,
         model_type=layout.model_type,
-        device=target.name,
+        device=device.name,
         vision_sequence=plan.sequence,
         images=plan.images,
         image_tokens=image_tokens,
@@ -252,9 +262,21 @@ def analyze_pipeline(
         runs=tuple(runs),
         runtime_bytes=runtime_bytes,
         notes=tuple(notes),
-        validated=target.validated,
-        runtime=runtime,
+        validated=device.validated,
+        runtime=config.runtime,
+        target=config.cpu if device.targeted else None,
     )
+
+
+def compiled_graphs(runs: Iterable[PartRun]) -> list[Graph]:
+    """One graph per compiled sub-model (each is compiled once, whatever it runs): its largest run's."""
+    compiled: dict[str, Graph] = {}
+    for run in runs:
+        graph = run.report.graph
+        key = graph.meta.get("source") or run.role
+        if key not in compiled or graph.meta.get("seq_len", 1) > compiled[key].meta.get("seq_len", 1):
+            compiled[key] = graph
+    return list(compiled.values())
 
 
 def _chained(part: Part, previous: Graph | None) -> dict[str, tuple[int, ...]]:
