@@ -6,7 +6,7 @@ import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
 import pytest
-from graphs import kv_cache, named, shape_arithmetic
+from graphs import int4_linear, kv_cache, named, shape_arithmetic
 
 import ovmem
 from ovmem.devices import DEVICES, get_device
@@ -66,6 +66,33 @@ def test_non_llm_f16_weights_widen_in_f32_mode():
     graph = _graph(ov.Model([ops.result(y)], [x]), "fold-weights,cpu-runtime{precision=f32},placement,lifetime")
     w = next(n for n in graph.nodes if n.name == "w").outputs[0]
     assert WEIGHT_COPY_BYTES.get(w) == 2 * w.nbytes
+
+
+def test_compressed_weights_keep_their_bits_but_zero_points_and_scales_become_f32():
+    graph = _graph(int4_linear(hidden=64, out=32), "fold-weights,cpu-runtime{precision=bf16},placement,lifetime")
+    by_name = {n.name: n.outputs[0] for n in graph.nodes if n.op_type == "Constant"}
+    w, zp, scale = by_name["w"], by_name["w/zero_point"], by_name["w/scale"]
+    assert WEIGHT_COPY_BYTES.get(w) == w.nbytes == 32 * 64 // 2  # u4 stays u4
+    assert WEIGHT_COPY_BYTES.get(zp) == 32 * 4 and zp.nbytes == 32 // 2  # u4 zero points: f32 in the executor
+    assert WEIGHT_COPY_BYTES.get(scale) == 32 * 4  # f16 scales: f32
+
+
+def _int8_convolution() -> ov.Model:
+    """A patch embedding: ``Convolution`` with an int8-sym weight ``[64, 3, 4, 4]`` and an f16 scale."""
+    x = named(ops.parameter([1, 3, 16, 16], ov.Type.f32, name="pixels"), "pixels")
+    w = named(ops.constant(np.ones((64, 3, 4, 4), np.int8)), "patch.weight")
+    scale = named(ops.constant(np.full((64, 1, 1, 1), 0.5, np.float16)), "patch.scale")
+    weight = ops.convert(ops.multiply(ops.convert(w, ov.Type.f16), scale), ov.Type.f32)
+    return ov.Model([ops.result(ops.convolution(x, weight, [4, 4], [0, 0], [0, 0], [1, 1]))], [x])
+
+
+def test_compressed_weights_read_by_a_convolution_are_folded_to_f32():
+    graph = _graph(_int8_convolution(), "fold-weights,cpu-runtime{precision=bf16},placement,lifetime")
+    w = next(n for n in graph.nodes if n.name == "patch.weight").outputs[0]
+    assert WEIGHT_COPY_BYTES.get(w) == 64 * 3 * 4 * 4 * 4  # an f32 constant of the weight's shape
+    graph = _graph(int4_linear(), "fold-weights,cpu-runtime{precision=bf16},placement,lifetime")
+    w = next(n for n in graph.nodes if n.name == "w").outputs[0]
+    assert WEIGHT_COPY_BYTES.get(w) == w.nbytes  # a FullyConnected keeps it compressed
 
 
 def _range_in_the_middle() -> ov.Model:

@@ -13,8 +13,11 @@ Rules (sources in ``docs/cpu-plugin-notes.md``, sections 1, 4 and 5):
      gets the executor's packed copy of its weight in anonymous memory, next to the mapped ``.bin``
      (``useWeightsDecompressionImpl``): f16 weights are repacked at their size in bf16 mode and
      kept f16 in f32 mode for LLMs (SDPA plus variables), but widened to f32 for other models;
-     int4/int8 weights stay compressed, their f16 scales become f32. The embedding ``Gather``
-     reads the original, so a tied LM head holds a second copy.
+     int4/int8 weights stay compressed, their f16 scales become f32 and their zero points f32
+     (``DnnlFCPrimitive``, ``src/plugins/intel_cpu/src/nodes/executors/dnnl/dnnl_fullyconnected_primitive.cpp``:
+     ``dstPrc = useDynamicQuantization ? u8 : f32``; dynamic quantization needs f32 activations
+     and VNNI, and is not modelled: there the estimate is 3 bytes per zero point high). The
+     embedding ``Gather`` reads the original, so a tied LM head holds a second copy.
 
   4. A weight read only by lookups — an embedding ``Gather``, through its decompression — stays in
      the memory-mapped ``.bin`` (no packed copy) and only the pages a lookup touches become
@@ -22,6 +25,12 @@ Rules (sources in ``docs/cpu-plugin-notes.md``, sections 1, 4 and 5):
      larger (``FAULT_AROUND_BYTES``: Linux maps 64 KiB of a file around each page fault,
      ``do_fault_around`` in ``mm/memory.c``), at most the whole table. A table also read by a
      FullyConnected (tied embeddings) is read whole when it is packed.
+
+  5. A compressed (int8/int4) weight read through its decompression by anything but a
+     FullyConnected or a lookup — a ``Convolution`` (a vision encoder's patch embedding), an
+     ``Add`` — is constant-folded when the model compiles: the plugin keeps an f32 constant of the
+     weight's shape (measured: Qwen2.5-VL's int8 ``[1280, 3, 2, 14, 14]`` patch embedding is a
+     5.74 MiB f32 ``Const`` in the runtime model), next to the mapped ``.bin`` pages folding read.
 
 On a graph lifted from the compiled model (``--lift runtime``) rules 1 and 2 are already in the
 graph's types and nodes: only rule 3 runs, on the plugin's ``FullyConnected``, ``LLMMLP`` and
@@ -50,6 +59,8 @@ __all__ = [
 ]
 
 FLOATS = frozenset({"f32", "f16", "bf16"})
+COMPRESSED = frozenset({"u8", "i8", "u4", "i4", "nf4"})
+"""Element types of compressed weights (and of their zero points)."""
 KEEP_F32 = frozenset({"Cos", "Sin"})
 FAULT_AROUND_BYTES = 64 * 1024
 """Bytes of a mapped file Linux maps around each page fault (``fault_around_bytes``' default)."""
@@ -89,8 +100,10 @@ def _packed_bytes(value: Value, weight: bool, precision: str, llm: bool) -> int:
         return n * 2 if precision == "f32" and not llm else n
     if weight and dtype == "f32":
         return n // 2 if precision in ("bf16", "f16") else n
-    if not weight and dtype in ("f16", "bf16"):  # scales and zero points become f32
+    if not weight and dtype in ("f16", "bf16"):  # scales become f32
         return n * 2
+    if not weight and dtype in COMPRESSED:  # zero points become f32 (without dynamic quantization)
+        return (value.type.numel or 0) * 4
     return n  # compressed weights stay compressed
 
 
@@ -117,6 +130,22 @@ def fc_constants(node: Node) -> list[tuple[Value, bool]]:
         weight = max(constants, key=lambda v: v.nbytes or 0, default=None)
         return [(v, v is weight) for v in constants]
     return []
+
+
+def _folded_decompressions(node: Node) -> list[tuple[Value, int]]:
+    """Rule 5: the compressed constants a node other than a FullyConnected or a lookup reads through
+    a decompression chain, each with the bytes of the f32 constant the plugin folds it into."""
+    if not node.outputs or all(_from_weights(o) for o in node.outputs) or node.op_type == "Gather" or fc_constants(node):
+        return []  # part of a folded chain itself, a lookup, or a FullyConnected (rule 3)
+    found = []
+    for value in node.inputs:
+        if value.producer is None or value.producer.op_type == "Constant" or not _from_weights(value):
+            continue
+        compressed = [c for c in _weight_constants(value) if c.type.dtype in COMPRESSED]
+        weight = max(compressed, key=lambda c: c.type.numel or 0, default=None)
+        if weight is not None and weight.type.numel == value.type.numel:  # the weight itself, decompressed
+            found.append((weight, (value.type.numel or 0) * 4))
+    return found
 
 
 def _readers_through_decompression(value: Value) -> list[tuple[Node, int]]:
@@ -185,6 +214,8 @@ class CpuRuntime(Pass):
         for node in graph.nodes:
             for constant, weight in fc_constants(node):
                 copies[constant] = copies.get(constant, 0) + _packed_bytes(constant, weight, precision, llm)
+            for constant, folded in _folded_decompressions(node):
+                copies[constant] = copies.get(constant, 0) + folded
         resident = {}
         for value in graph.values():
             if CATEGORY.get(value, None) is Category.WEIGHT:
