@@ -71,6 +71,7 @@ sys.path.insert(0, str(ROOT))
 from ovmem.errors import OvmemError  # noqa: E402
 from ovmem.api import analyze  # noqa: E402
 from ovmem.measure import measure  # noqa: E402
+from ovmem.target import emulated_isa  # noqa: E402
 from ovmem.validate import ValidationPoint  # noqa: E402
 
 DEFAULT_ROOT = Path("/work/bigmodels")
@@ -104,13 +105,6 @@ def find_vlms(root: Path) -> list[Path]:
     return sorted(p.parent for p in root.glob("*/openvino_language_model.xml"))
 
 
-def emulated(target: str) -> str | None:
-    """What the measurement emulates for ``--target``: ``None`` where the host is that CPU."""
-    from ovmem.target import detect_host, get_target
-
-    return None if target == "host" or get_target(target).isa == detect_host().isa else target
-
-
 def run_vlm_point(path: Path, image: tuple[int, int], prompt: int, device: str, timeout: float, target: str) -> dict:
     """Estimate and measure one image + prompt through the pipeline; a row of the VLM table."""
     from ovmem.vlm import analyze_pipeline, detect_layout, image_sequence
@@ -119,7 +113,7 @@ def run_vlm_point(path: Path, image: tuple[int, int], prompt: int, device: str, 
     sequence = image_sequence(detect_layout(path), *image)
     estimate = analyze_pipeline(path, sequence, prompt_tokens=prompt, device=device, target=target)
     measurement = measure_pipeline(path, sequence, prompt_tokens=prompt, device=device, timeout=timeout,
-                                   emulate_target=emulated(target))  # fmt: skip
+                                   emulate_target=emulated_isa(target))  # fmt: skip
     measured = measurement.peak_rss_bytes
     return {
         "vision_sequence": sequence,
@@ -222,14 +216,14 @@ def _image(text: str) -> tuple[int, int]:
 def _target_line(target: str) -> str:
     from ovmem.target import get_target
 
-    shown = emulated(target)
+    shown = emulated_isa(target)
     how = f"measured emulating {shown} (ONEDNN_MAX_CPU_ISA={get_target(target).isa.onednn})" if shown else "measured on it"
     return f"target {get_target(target).label}, {how}"
 
 
 def run_point(path: Path, seq: int, device: str, timeout: float, lifts: list[str], target: str) -> list[ValidationPoint]:
     """One measurement, and an estimate for each way of lifting the model (the first is the primary)."""
-    measurement = measure(path, seq_len=seq, device=device, timeout=timeout, emulate_target=emulated(target))
+    measurement = measure(path, seq_len=seq, device=device, timeout=timeout, emulate_target=emulated_isa(target))
     return [
         ValidationPoint(seq, analyze(path, seq_len=seq, device=device, lift_from=lift, target=target), measurement)
         for lift in lifts
@@ -370,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         "host's is measured by emulation (ovmem measure --emulate-target), a runtime lift is then skipped",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    if emulated(args.target):
+    if emulated_isa(args.target):
         args.lift = ["graph"]  # a runtime lift compiles on the host as it is
         if args.runtime == "genai":
             parser.error("--target: the genai measurements do not emulate a target")

@@ -218,6 +218,10 @@ def _build_parser() -> argparse.ArgumentParser:
     v.add_argument("path", help="IR .xml or its folder")
     v.add_argument("--seq-len", type=_positive_int, nargs="+", default=[1024], help="one or more lengths")
     v.add_argument("--device", default="CPU", help="the device to model and to measure on (default CPU)")
+    v.add_argument(
+        "--target", default="host", metavar="CPU",
+        help="the CPU to estimate for (see analyze); a weaker ISA than this host's is measured by emulation (default host)",
+    )  # fmt: skip
     v.add_argument("--allocator", default=None, help="temporary-memory planner for the estimate (default: the device's)")
     v.add_argument("--lift", choices=("graph", "runtime"), default="graph", help="what the estimate analyses (see analyze)")
     v.add_argument("--json", action="store_true", help="print one JSON object (bytes)")
@@ -441,13 +445,17 @@ def _lift(args: argparse.Namespace):
     )
 
 
-def _run_dump(args: argparse.Namespace) -> int:
+def _annotated(args: argparse.Namespace):  # -> Graph
+    """The lifted graph, its target set, after the passes (``dump`` and ``compare-allocators``)."""
     from ovmem.target import TARGET
 
     graph = _lift(args)
     TARGET.set(graph, _run_config(args).cpu)
-    graph = _pipeline(args)(graph).graph
-    sys.stdout.write(graph.dump())
+    return _pipeline(args)(graph).graph
+
+
+def _run_dump(args: argparse.Namespace) -> int:
+    sys.stdout.write(_annotated(args).dump())
     return 0
 
 
@@ -457,11 +465,7 @@ def _run_compare(args: argparse.Namespace) -> int:
     from ovmem.report import temp_requests
     from ovmem.units import format_bytes
 
-    from ovmem.target import TARGET
-
-    graph = _lift(args)
-    TARGET.set(graph, _run_config(args).cpu)
-    graph = _pipeline(args)(graph).graph
+    graph = _annotated(args)
     requests, _ = temp_requests(graph)
     runs = compare_allocators(requests, alignment=args.alignment)
     bound = lower_bound(requests, args.alignment)
@@ -564,7 +568,8 @@ def _run_measure_genai(args: argparse.Namespace, vlm_options: dict) -> int:
 def _run_validate(args: argparse.Namespace) -> int:
     from ovmem.validate import format_validation, validate
 
-    points = validate(args.path, args.seq_len, device=args.device, allocator=args.allocator, lift_from=args.lift)
+    points = validate(args.path, args.seq_len, device=args.device, target=args.target, allocator=args.allocator,
+                      lift_from=args.lift)  # fmt: skip
     data = {"schema_version": _schema_version(), "points": [p.to_dict() for p in points]}
     print(json.dumps(data, indent=2) if args.json else format_validation(points))
     return 0

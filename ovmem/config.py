@@ -9,15 +9,16 @@ run: :class:`ovmem.ir.specialize.Specialization`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
 from ovmem.errors import UsageError
+from ovmem.genai import RUNTIMES, check_runtime
 from ovmem.target import Target, get_target
 
-__all__ = ["DEFAULT_DEVICE", "INFERENCE_PRECISIONS", "RUNTIMES", "RunConfig"]
+__all__ = ["DEFAULT_DEVICE", "INFERENCE_PRECISIONS", "RunConfig"]
 
 DEFAULT_DEVICE = "CPU"
 """What every command and :func:`ovmem.analyze` model by default: the validated CPU plugin."""
@@ -25,8 +26,6 @@ DEFAULT_DEVICE = "CPU"
 INFERENCE_PRECISIONS = ("bf16", "f16", "f32")
 """What ``inference_precision`` (``--inference-precision``) takes: the CPU plugin's activation types."""
 
-RUNTIMES = ("ov", "genai")
-"""Who runs the model: ``ov`` (the compiled model as optimum-intel runs it), ``genai`` (openvino.genai)."""
 
 
 def _target(value: str | Target) -> Target:
@@ -55,7 +54,8 @@ class RunConfig:
     """The CPU that runs the model (``--target``): ``host``, an ISA level or a preset
     (:mod:`ovmem.target`). Read by the CPU device's rules."""
     runtime: str = "ov"
-    """:data:`RUNTIMES`."""
+    """Who runs the model: ``ov`` (the compiled model as optimum-intel runs it) or ``genai``
+    (openvino.genai's pipelines; :data:`ovmem.genai.RUNTIMES`)."""
     inference_precision: str | None = None
     """The CPU plugin's activation type (default: the target's)."""
     threads: int | None = None
@@ -82,8 +82,7 @@ class RunConfig:
         from ovmem.passes.states import KV_PRECISIONS
 
         get_device(self.device)
-        if self.runtime not in RUNTIMES:
-            raise UsageError(f"runtime must be one of {', '.join(RUNTIMES)}, got {self.runtime!r}")
+        check_runtime(self.runtime)
         if self.lift_from not in ("graph", "runtime"):
             raise UsageError(f"lift must be 'graph' or 'runtime', got {self.lift_from!r}")
         if self.kv_cache_precision is not None and self.kv_cache_precision not in KV_PRECISIONS:
@@ -121,18 +120,3 @@ class RunConfig:
         if self.threads:
             derived["INFERENCE_NUM_THREADS"] = str(self.threads)
         return derived | dict(self.properties)
-
-    def describe(self) -> str:
-        """``device CPU, target host (amx, 2 threads), runtime ov, bf16``: what a report's header says."""
-        parts = [f"device {self.device}"]
-        if self.device == "CPU":
-            parts += [f"target {self.cpu.label}", f"runtime {self.runtime}", self.precision]
-        else:
-            parts.append(f"runtime {self.runtime}")
-        return ", ".join(parts)
-
-
-def split(options: Mapping[str, Any], keys: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``options`` split into those named in ``keys`` and the rest."""
-    inside = {k: v for k, v in options.items() if k in keys}
-    return inside, {k: v for k, v in options.items() if k not in keys}

@@ -30,7 +30,7 @@ from ovmem.ir.meta import MetaKey
 
 __all__ = [
     "FALLBACK_ISA", "ISAS", "PRESETS", "TARGET", "Isa", "Preset", "Target", "available_targets", "detect_host",
-    "get_target", "target_of",
+    "emulated_isa", "get_target", "target_of",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -181,6 +181,12 @@ def get_target(name: str = "host") -> Target:
         raise UsageError(f"unknown target {name!r}; available: {', '.join(available_targets())}")
     isa = ISAS[preset.isa]
     return Target(preset.name, isa, preset.threads, isa.precision, note=preset.family)
+
+
+def emulated_isa(name: str) -> str | None:
+    """The ISA level a measurement must emulate to run as on target ``name``; ``None`` where this
+    host is that CPU already (``host``, or a target of the host's own ISA level)."""
+    return None if name == "host" or get_target(name).isa == detect_host().isa else get_target(name).isa.name
 
 
 _ISA_BY_KERNEL = (("amx_fp16", "amx_fp16"), ("amx", "amx"), ("avx512_bf16", "avx512_bf16"), ("jit_gemm_bf16", "avx512"))

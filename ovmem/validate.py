@@ -14,7 +14,8 @@ import attrs
 
 from ovmem.api import analyze
 from ovmem.measure import Measurement, measure
-from ovmem.report import MemoryReport
+from ovmem.report import MemoryReport, run_label
+from ovmem.target import emulated_isa
 from ovmem.units import format_bytes
 
 __all__ = ["ValidationPoint", "format_validation", "validate"]
@@ -48,16 +49,19 @@ def validate(
     seq_lens: Sequence[int],
     *,
     device: str = "CPU",
+    target: str = "host",
     timeout: float = 600,
     **analyze_options: object,
 ) -> list[ValidationPoint]:
-    """Analyse ``path`` for ``device`` and measure it there, at every sequence length (one fresh
-    process per measurement, each limited to ``timeout`` seconds)."""
+    """Analyse ``path`` for ``device`` on ``target`` and measure it there, at every sequence length
+    (one fresh process per measurement, each limited to ``timeout`` seconds). A target weaker than
+    this host is measured by emulation (:func:`ovmem.target.emulated_isa`, :func:`ovmem.measure.emulation`)."""
+    emulate = emulated_isa(target)
     return [
         ValidationPoint(
             n,
-            analyze(path, seq_len=n, device=device, **analyze_options),
-            measure(path, seq_len=n, device=device, timeout=timeout),
+            analyze(path, seq_len=n, device=device, target=target, **analyze_options),
+            measure(path, seq_len=n, device=device, timeout=timeout, emulate_target=emulate),
         )
         for n in seq_lens
     ]
@@ -68,9 +72,11 @@ def format_validation(points: Sequence[ValidationPoint]) -> str:
     if not points:
         return "no points"
     first = points[0]
+    emulated = first.measurement.emulated_target
+    where = f" emulating {emulated} (oneDNN capped; an emulation)" if emulated else ""
     lines = [
-        f"{first.estimate.model}: estimate (device {first.estimate.device}, {first.estimate.passes}) "
-        f"vs measured on {first.measurement.device} (OpenVINO {first.measurement.openvino_version})",
+        f"{first.estimate.model}: estimate ({run_label(first.estimate)}) "
+        f"vs measured on {first.measurement.device}{where} (OpenVINO {first.measurement.openvino_version.split('-')[0]})",
         f"  {'seq':>6} {'estimate':>11} {'weights':>11} {'kv':>10} {'io':>11} {'temp':>10}"
         f" | {'measured':>11} {'anon':>11} {'file':>11} | {'error':>7}",
     ]
