@@ -85,7 +85,7 @@ def main() -> None:
     ).total_bytes
 
     # 3. a budget: the longest sequence that fits in 512 MiB, with and without the custom pass
-    for label, options in (("the device's passes", {}), ("half-activations", {"passes": half})):
+    for label, options in (("default passes", {}), ("half-activations", {"passes": half})):
         answer = ovmem.max_seq_len(model, "512MiB", **options)
         print(f"512 MiB, {label}: up to {answer.length} tokens; the wall is {answer.wall}")
     check = ovmem.fits(model, "512MiB", seq_len=2048)

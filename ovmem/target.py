@@ -88,35 +88,39 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("alder-lake", "avx2_vnni", 6, "Intel Core 12th-14th gen (Alder/Raptor Lake), 6 P-cores",
-               "Intel ARK; AVX-512 fused off on hybrid parts (Intel 12th gen product brief)"),
-        Preset("meteor-lake", "avx2_vnni", 6, "Intel Core Ultra series 1 (Meteor Lake), 6 P-cores",
-               "Intel ARK (instruction set extensions: AVX-VNNI, no AVX-512)"),
-        Preset("lunar-lake", "avx2_vnni_2", 4, "Intel Core Ultra 200V (Lunar Lake), 4 P-cores",
-               "Intel ISA Extensions Reference: AVX-VNNI-INT8, AVX-NE-CONVERT in Lunar Lake / Arrow Lake"),
-        Preset("arrow-lake", "avx2_vnni_2", 8, "Intel Core Ultra 200S (Arrow Lake), 8 P-cores",
-               "Intel ISA Extensions Reference: AVX-VNNI-INT8, AVX-NE-CONVERT in Lunar Lake / Arrow Lake"),
-        Preset("cascade-lake", "avx512", 16, "Intel Xeon Scalable 2nd gen (Skylake-SP/Cascade Lake), 16 cores",
-               "Intel ARK (AVX-512, no BF16)"),
+        Preset("alder-lake", "avx2_vnni", 6, "Intel Core 12th-14th gen (Alder/Raptor Lake), e.g. Core i7-12700H: 6 P-cores",
+               "Intel ARK, Core i7-12700H: AVX2 (AVX-512 is fused off on the hybrid parts); Wikipedia, 'AVX-512'"),
+        Preset("meteor-lake", "avx2_vnni", 6, "Intel Core Ultra series 1 (Meteor Lake), e.g. Core Ultra 7 155H: 6 P-cores",
+               "Intel ARK, Core Ultra 7 155H: AVX2, AVX-VNNI"),
+        Preset("lunar-lake", "avx2_vnni_2", 4, "Intel Core Ultra 200V (Lunar Lake): 4 P-cores",
+               "Intel Architecture Instruction Set Extensions Programming Reference: AVX-VNNI-INT8 and "
+               "AVX-NE-CONVERT from Lunar Lake, Arrow Lake and Sierra Forest"),
+        Preset("arrow-lake", "avx2_vnni_2", 8, "Intel Core Ultra 200S (Arrow Lake), e.g. Core Ultra 9 285K: 8 P-cores",
+               "Intel Architecture Instruction Set Extensions Programming Reference (as lunar-lake)"),
+        Preset("cascade-lake", "avx512", 16, "Intel Xeon Scalable 1st/2nd gen (Skylake-SP, Cascade Lake), 16 cores",
+               "Intel ARK, Xeon Gold 6248: AVX-512 (VNNI from Cascade Lake), no BF16"),
         Preset("ice-lake-sp", "avx512", 16, "Intel Xeon Scalable 3rd gen (Ice Lake-SP), 16 cores",
-               "Intel ARK (AVX-512 with VNNI, no BF16)"),
+               "Intel ARK, Xeon Gold 6338: AVX-512 with VNNI, no BF16"),
         Preset("cooper-lake", "avx512_bf16", 16, "Intel Xeon Scalable 3rd gen (Cooper Lake), 16 cores",
-               "Intel ARK (AVX-512 with BF16: the first AVX512-BF16 part)"),
+               "Intel ARK, Xeon Platinum 8380H: Intel DL Boost with BF16 (AVX512-BF16)"),
         Preset("sapphire-rapids", "amx", 16, "Intel Xeon Scalable 4th/5th gen (Sapphire/Emerald Rapids), 16 cores",
-               "Intel ARK (Intel AMX: AMX-BF16, AMX-INT8)"),
+               "Intel ARK, Xeon Platinum 8480+: Intel AMX (AMX-BF16, AMX-INT8), AVX512-BF16, AVX512-FP16"),
         Preset("granite-rapids", "amx_fp16", 32, "Intel Xeon 6 P-core (Granite Rapids), 32 cores",
-               "Intel ISA Extensions Reference (AMX-FP16 from Granite Rapids)"),
+               "Intel Architecture Instruction Set Extensions Programming Reference: AMX-FP16 from Granite Rapids"),
         Preset("sierra-forest", "avx2_vnni_2", 32, "Intel Xeon 6 E-core (Sierra Forest), 32 cores",
-               "Intel ISA Extensions Reference (AVX-VNNI-INT8, AVX-NE-CONVERT; no AVX-512)"),
-        Preset("zen3", "avx2", 8, "AMD Ryzen 5000 / EPYC 7003 (Zen 3), 8 cores", "AMD product pages (AVX2, no AVX-512)"),
+               "Intel Architecture Instruction Set Extensions Programming Reference (as lunar-lake); no AVX-512"),
+        Preset("zen3", "avx2", 8, "AMD Ryzen 5000 / EPYC 7003 (Zen 3), 8 cores",
+               "AMD product pages: AVX2, no AVX-512; Wikipedia, 'AVX-512' (first AMD support: Zen 4)"),
         Preset("zen4", "avx512_bf16", 8, "AMD Ryzen 7000 / EPYC 9004 (Zen 4), 8 cores",
-               "AMD Zen 4 ISA (AVX-512 with AVX512-BF16 and VNNI)"),
+               "Wikipedia, 'AVX-512', CPUs with AVX-512: Zen 4 has AVX512-BF16 and VNNI (no FP16, no AMX)"),
         Preset("zen5", "avx512_bf16", 8, "AMD Ryzen 9000 / EPYC 9005 (Zen 5), 8 cores",
-               "AMD Zen 5 ISA (AVX-512 with AVX512-BF16 and VNNI)"),
+               "Wikipedia, 'AVX-512': Zen 5 as Zen 4 (AVX512-BF16, VNNI; no AMX)"),
     )
 }  # fmt: skip
 """``--target`` CPU families: documented aliases of an ISA level plus a core count (``--threads``
-overrides the count)."""
+overrides it). The count is the plugin's threads there: one stream on the physical cores under the
+latency hint, on a hybrid part its P-cores where P > E/2 (P > E/4 for an int8/int4 LLM), else P + E
+(``get_streams_info_table`` in ``src/plugins/intel_cpu/src/cpu_streams_calculation.cpp``)."""
 
 
 @attrs.frozen
