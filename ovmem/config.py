@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from ovmem.errors import UsageError
-from ovmem.genai import RUNTIMES, check_runtime
+from ovmem.genai import check_runtime
 from ovmem.target import Target, get_target
 
 __all__ = ["DEFAULT_DEVICE", "INFERENCE_PRECISIONS", "RunConfig"]

@@ -15,15 +15,8 @@ import attrs
 from ovmem.alloc import Allocator, BufferRequest, Plan, live_profile
 from ovmem.ir.core import Graph
 from ovmem.passes.base import PassPreconditionError
-from ovmem.passes.keys import (
-    CATEGORY,
-    IO_COPY_BYTES,
-    RESIDENT_BYTES,
-    WEIGHT_COPY_BYTES,
-    Category,
-    stored_nbytes,
-)
 from ovmem.passes.cpu_scratch import SCRATCH
+from ovmem.passes.keys import CATEGORY, IO_COPY_BYTES, RESIDENT_BYTES, WEIGHT_COPY_BYTES, Category, stored_nbytes
 from ovmem.passes.lifetime import BUFFERS, Buffer
 from ovmem.passes.states import STATE_BYTES
 from ovmem.target import Target

@@ -25,7 +25,7 @@ from ovmem._study import LengthStudy, Report, part_labels, parts
 from ovmem.errors import UsageError
 from ovmem.ir.specialize import MAX_DIMENSION
 from ovmem.progress import Progress
-from ovmem.report import SCHEMA_VERSION, MemoryReport, run_label
+from ovmem.report import SCHEMA_VERSION, run_label
 from ovmem.units import format_bytes
 
 __all__ = ["MAX_POINTS", "Sweep", "SweepPoint", "format_sweep", "parse_lengths", "sweep"]

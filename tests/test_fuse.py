@@ -36,8 +36,8 @@ from ovmem.passes import (
     parse_pipeline,
 )
 from ovmem.passes.fuse import Fuse, fused_kernels
-from ovmem.target import TARGET, detect_host, get_target
 from ovmem.passes.lifetime import buffers
+from ovmem.target import TARGET, detect_host, get_target
 
 FIXTURES = "tests/fixtures"
 SMALL = LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4,

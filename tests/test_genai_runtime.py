@@ -9,8 +9,8 @@ import openvino as ov
 import pytest
 
 import ovmem
-from ovmem.devices import get_device
 from ovmem.cli import main
+from ovmem.devices import get_device
 from ovmem.genai import (
     GENAI_LIBRARY_BYTES,
     GENAI_PIPELINE_BYTES,

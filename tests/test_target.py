@@ -213,6 +213,6 @@ def test_emulation_cannot_add_instructions(monkeypatch):
     assert emulation("avx2") == ({"ONEDNN_MAX_CPU_ISA": "AVX2"}, {"INFERENCE_PRECISION_HINT": "f32"}, "avx2")
     with pytest.raises(UsageError, match="this host is avx2; it can emulate only a weaker ISA"):
         emulation("amx")
-    env, props, isa = emulation("avx2", {"INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": "bf16"})
+    _, props, _ = emulation("avx2", {"INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": "bf16"})
     assert props == {"INFERENCE_PRECISION_HINT": "bf16", "INFERENCE_NUM_THREADS": 1}  # the user's properties win
     assert emulation(None, {"A": 1}) == ({}, {"A": 1}, None)

@@ -12,9 +12,9 @@ import pytest
 import ovmem
 from ovmem.cli import main
 from ovmem.errors import UsageError
+from ovmem.runtime_memory import PER_OP, PER_OP_THREAD, ir_ops
 from ovmem.vlm import Layout, analyze_pipeline, detect_layout, image_sequence, plan_vision
 from ovmem.vlm.vision import _smart_resize
-from ovmem.runtime_memory import PER_OP, PER_OP_THREAD, ir_ops
 
 FIXTURES = Path(__file__).parent / "fixtures"
 QWEN, LLAVA, GEMMA = FIXTURES / "tiny-qwen2_5-vl-f16", FIXTURES / "tiny-llava-f16", FIXTURES / "tiny-gemma3-f16"

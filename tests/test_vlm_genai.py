@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ovmem.devices import get_device
 from ovmem.cli import main
+from ovmem.devices import get_device
 from ovmem.errors import UsageError
 from ovmem.genai import GENAI_LIBRARY_BYTES, GENAI_PIPELINE_BYTES
 from ovmem.vlm import analyze_pipeline

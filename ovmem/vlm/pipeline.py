@@ -36,9 +36,9 @@ from typing import Any
 import attrs
 
 from ovmem.api import analyze
+from ovmem.config import RunConfig
 from ovmem.devices import get_device
 from ovmem.errors import UsageError
-from ovmem.config import RunConfig
 from ovmem.genai import check_tokenizer, runtime_parts
 from ovmem.ir.core import Graph
 from ovmem.ir.lift import read_model
