@@ -119,6 +119,33 @@ def test_sync_points_stretch_lifetimes_across_them():
     assert b_synced == LIFETIME.get(next(n for n in plain.nodes if n.name == "b").outputs[0])  # after it: unchanged
 
 
+def _rope_after_a_constant_slice() -> ov.Model:
+    """``a = Softmax(x)``; ``rot = x[..., :8]`` (constant bounds, as Phi-3 takes the rotary part of q);
+    a rotate-half RoPE of ``rot``; then ``a + rope``: ``a`` is live across both."""
+    x = named(ops.parameter([1, 2, -1, 16], ov.Type.f32, name="x"), "x")
+    cos, sin = (named(ops.parameter([1, 1, -1, 8], ov.Type.f32, name=n), n) for n in ("cos", "sin"))
+    c = lambda v: ops.constant(np.array(v, np.int64))  # noqa: E731
+    a = named(ops.softmax(x, -1), "a")
+    rot = named(ops.slice(x, c([0]), c([8]), c([1]), c([3])), "rot")
+    x1 = named(ops.slice(rot, c([0]), c([4]), c([1]), c([3])), "x1")
+    x2 = named(ops.slice(rot, c([4]), c([8]), c([1]), c([3])), "x2")
+    rotated = ops.concat([ops.negative(x2), x1], -1)
+    rope = named(ops.add(ops.multiply(rot, cos), ops.multiply(rotated, sin)), "rope")
+    pad = ops.concat([rope, rope], -1)
+    return ov.Model([ops.result(named(ops.tanh(ops.add(a, pad)), "out"))], [x, cos, sin])
+
+
+def test_rope_kernels_and_constant_slices_are_sync_points():
+    # OpenVINO 2026.4: a RoPE node's shape inference is the fallback with a full port mask, and a
+    # dynamic Slice is a sync point even with constant bounds (research/cpu-planner-trace); the
+    # rotate-half slices inside the RoPE kernel are not nodes of the plugin's graph
+    graph = _graph(_rope_after_a_constant_slice(), "fold-weights,fold-shapes,fuse,placement,lifetime{sync_points=true}")
+    by_name = {n.name: n for n in graph.nodes}
+    assert sync_steps(graph) == [by_name["rot"].order, by_name["rope"].order]
+    a = LIFETIME.get(by_name["a"].outputs[0])
+    assert a.start < by_name["rot"].order and a.end == len(graph.nodes) - 1  # kept to the end
+
+
 def test_cpu_kv_cache_defaults_to_u8_resident_as_written():
     # no rt_info hint: u8 with f32 scale + zero point per token and head; the plugin reserves twice the
     # tokens (growth=double) but only the written ones are resident, which is what RSS counts

@@ -16,7 +16,9 @@ const = lambda name: by[name]["type"] == "Const"
 syncs = []
 for x in nodes:
     if not dyn(x): continue
-    if x["type"] == "MemoryInput" or any(p < len(x["ins"]) and not const(x["ins"][p][0]) for p in MASK.get(x["type"], [])):
+    # RoPE: NgraphShapeInferFactory -> ShapeInferFallback, FULL_PORT_MASK (nodes/rope.cpp, shape_inference.cpp);
+    # StridedSlice: a sync point even with constant bounds (found by the trace, not explained by the source read)
+    if x["type"] in ("MemoryInput", "RoPE", "StridedSlice") or any(p < len(x["ins"]) and not const(x["ins"][p][0]) for p in MASK.get(x["type"], [])):
         syncs.append(x["exec"])
 consumers = collections.defaultdict(list)
 for x in nodes:
@@ -57,6 +59,7 @@ for root, members in clusters.items():
         start = min(start, x["exec"]); finish = max([finish] + [c["exec"] for c in cs if not (c["type"] in ("Reshape", *INPL) and find((c["name"], 0)) == root)])
         isz = max(isz, size(n, p))
     if io or not dynamic or finish < 0: continue
+    if rn["type"] == "MemoryInput" and not os.environ.get("MIBOX"): continue  # state memory, not a planner box
     if any(c["type"] == "MemoryOutput" for (n, p) in members for c in consumers[(n, p)]): isz = 0
     boxes.append([start, finish, isz, root])
 # sync extension
