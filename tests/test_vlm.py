@@ -12,7 +12,7 @@ import pytest
 import ovmem
 from ovmem.cli import main
 from ovmem.errors import UsageError
-from ovmem.runtime_memory import PER_OP, PER_OP_THREAD, ir_ops
+from ovmem.runtime_memory import PER_EXTRA_MODEL, PER_OP, PER_OP_THREAD, ir_ops
 from ovmem.vlm import Layout, analyze_pipeline, detect_layout, image_sequence, plan_vision
 from ovmem.vlm.vision import _smart_resize
 
@@ -52,7 +52,8 @@ def test_unknown_parts_are_analysed_and_reported(tmp_path):
     assert report.total_bytes == without.total_bytes + report.weights("other") + report.runtime_bytes - without.runtime_bytes
     # the runtime keeps the extra IR's ops too (ovmem.runtime_memory), once: it is compiled, never run
     audio = loaded[0].report.graph
-    assert report.runtime_bytes - without.runtime_bytes == ir_ops(audio) * (PER_OP + report.target.threads * PER_OP_THREAD)
+    extra = ir_ops(audio) * (PER_OP + report.target.threads * PER_OP_THREAD) + PER_EXTRA_MODEL
+    assert report.runtime_bytes - without.runtime_bytes == extra
 
 
 def test_bad_folders(tmp_path):

@@ -13,12 +13,14 @@ Groups:
   has eltwise ops, so the eltwise code is counted in the base, not in each family).
 * also ``bare_reshape`` (base group): a lone Reshape, no compute kernel at all.
 * ``pair``:   two or more families in one graph (additivity check).
+* ``multi``:  the same graph compiled 1 and 3 times in one process (multi_compile.py): what one more
+              compiled model costs (a VLM pipeline compiles 3-4).
 * ``fix``:    validation: every tests/fixtures model with ``ovmem.measure.measure`` (seq 16) and the
               three VLM pipelines with ``ovmem.vlm.measure.measure_pipeline(folder, 64, prompt_tokens=8)``.
 
 Usage (from the repository root)::
 
-    .venv/bin/python research/cpu-runtime/kernels/probe_kernels.py            # everything, ~10 min
+    .venv/bin/python research/cpu-runtime/kernels/probe_kernels.py            # everything, ~3 min
     .venv/bin/python research/cpu-runtime/kernels/probe_kernels.py --groups base,single --reps 1
     .venv/bin/python research/cpu-runtime/kernels/analyze.py                  # the tables of RESULTS.md
 """
@@ -483,7 +485,7 @@ def plan(xml: Path) -> tuple[list[dict], dict]:
                 shape = [1, past + seq]
             elif name == "beam_idx":
                 shape = [1]
-            elif name == "hidden_states" and ps.rank.get_length() == 2:  # conv3d patches
+            elif name.startswith("hidden_states") and ps.rank.get_length() == 2:  # conv3d patches
                 shape = [64, ps[1].get_length()]
             else:
                 shape = []
@@ -492,9 +494,9 @@ def plan(xml: Path) -> tuple[list[dict], dict]:
                         shape.append(d.get_length())
                     elif i == 0 and ps.rank.get_length() > 1:
                         shape.append(1)
-                    elif name == "pixel_values":
+                    elif name.startswith("pixel_values"):
                         shape.append(112)
-                    elif name in ("mask",) and i == 3 and stateful:
+                    elif name.startswith("mask") and i == 3 and stateful:
                         shape.append(past + seq)
                     else:
                         shape.append(seq if seq else 64)
@@ -519,11 +521,14 @@ def plan(xml: Path) -> tuple[list[dict], dict]:
 def run_child(xml: Path, runs: list[dict], threads: int = 2) -> dict:
     request = {"xml": str(xml), "measure_py": str(SRC / "ovmem" / "measure.py"),
                "properties": {"INFERENCE_NUM_THREADS": threads}, "interval": 0.001, "runs": runs}
-    done = subprocess.run([sys.executable, str(PROBE), "--child", json.dumps(request)], capture_output=True,
-                          text=True, timeout=300, stdin=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, str(HERE / "child_pages.py"), str(PROBE), json.dumps(request)],
+                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    pages = None
     for line in reversed(done.stdout.splitlines()):
+        if line.startswith("PAGES "):
+            pages = json.loads(line[6:])
         if line.startswith(TAG):
-            return json.loads(line[len(TAG):])
+            return {**json.loads(line[len(TAG):]), "pages": pages}
     return {"error": f"child rc={done.returncode}: {done.stderr.strip().splitlines()[-1:]}"}
 
 
@@ -577,7 +582,7 @@ print("RESULT " + json.dumps({"peak": m.peak_rss_bytes, "anon": m.anon_at_peak, 
 def main() -> int:
     global SRC, PROBE
     ap = argparse.ArgumentParser()
-    ap.add_argument("--groups", default="base,single,pair,fix")
+    ap.add_argument("--groups", default="base,single,pair,fix,multi")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--only", default="", help="comma-separated point names (debug)")
     ap.add_argument("--out", default=str(HERE / "results.jsonl"))
@@ -602,6 +607,7 @@ def main() -> int:
         runs, info = plan(xml)
         points.append({"group": group, "name": name, "xml": str(xml), "runs": runs, **info})
     fix = fixture_points() if "fix" in groups and not args.only else []
+    multi = MULTI if "multi" in groups and not args.only else []
     t0 = time.perf_counter()
     for p in points[:1]:
         run_child(Path(p["xml"]), p["runs"])  # warm-up (page cache), discarded
@@ -611,7 +617,7 @@ def main() -> int:
                 r = run_child(Path(p["xml"]), p["runs"])
                 rec = {k: v for k, v in p.items() if k != "runs"}
                 rec.update(rep=rep, shapes=[{k: e["shape"] for k, e in run["inputs"].items()} for run in p["runs"]],
-                           **{k: r.get(k) for k in ("peak", "hwm", "snaps", "smaps_diff", "layer_types",
+                           **{k: r.get(k) for k in ("peak", "hwm", "snaps", "smaps_diff", "layer_types", "pages",
                                                      "primitive_types", "runtime_ops", "thread_counts", "error")})
                 f.write(json.dumps(rec) + "\n")
                 f.flush()
@@ -631,9 +637,24 @@ def main() -> int:
                 f.flush()
                 s = r.get("error") or f"{r['peak'] / 2**20:7.2f} MiB"
                 print(f"[{time.perf_counter() - t0:5.0f}s] rep {rep} {p['name']}: {s}", flush=True)
+            for name in multi:
+                for n in (1, 3):
+                    done = subprocess.run([sys.executable, str(HERE / "multi_compile.py"), str(build(name)), str(n)],
+                                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+                    try:
+                        r = json.loads(done.stdout.strip().splitlines()[-1])
+                    except (ValueError, IndexError):
+                        r = {"error": done.stderr.strip().splitlines()[-1:]}
+                    f.write(json.dumps({"group": "multi", "name": name, "n": n, "rep": rep, **r}) + "\n")
+                    f.flush()
+                    print(f"[{time.perf_counter() - t0:5.0f}s] rep {rep} multi {name} x{n}: {r}", flush=True)
     print(f"done in {time.perf_counter() - t0:.0f} s")
     return 0
 
+
+MULTI = ("trivial_add", "bare_reshape", "fc_f16_dyn", "fc_u4_dyn", "matmul_act_dyn", "sdpa_dyn_mask", "conv2d_dyn",
+         "mvn_dyn", "gelu_erf", "gather_embed", "rms_dyn", "rope_slice_dyn", "mlp_f16_dyn")
+"""Graphs compiled 1 and 3 times in one process (group ``multi``): the cost of one more compiled model."""
 
 SRC = PROBE = None
 
