@@ -10,7 +10,8 @@
   in u8 unless the model's rt_info says otherwise, resident for the tokens it holds (``states``;
   the plugin reserves twice that, but pages never written are not resident); and for
   models compiled with dynamic shapes (every optimum-intel LLM export) the plugin's
-  ``non-overlapping-sets`` planner with its sync-point lifetimes; static models get
+  ``non-overlapping-sets`` planner with its sync-point lifetimes, in the plugin's execution order
+  (``schedule``); static models get
   ``greedy-by-size`` in 32-byte units, as ``MemoryManagerStatic`` does.
 * ``GPU`` — the OpenVINO GPU plugin, **modelled from its documentation and source and not
   validated** (no Intel GPU was available; ``docs/gpu-plugin-notes.md``): f16 activations and
@@ -90,7 +91,7 @@ DEVICES = {
     "CPU": Device(
         "CPU",
         "fold-weights,fold-shapes,fuse{mlp=auto},inplace,cpu-runtime,cpu-scratch,states{fallback=u8},placement,"
-        "lifetime{sync_points=true}",
+        "schedule,lifetime{sync_points=true}",
         "non-overlapping-sets",
         "greedy-by-size{alignment=32}",
         runtime=cpu_runtime_bytes,

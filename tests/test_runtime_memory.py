@@ -10,7 +10,14 @@ import ovmem
 from ovmem.ir import lift
 from ovmem.models.llama import LlamaConfig, build_llama
 from ovmem.runtime_memory import (
-    BASE, PER_EXTRA_MODEL, PER_OP, PER_OP_THREAD, PER_THREAD, PREFILL, cpu_runtime_bytes, ir_ops,
+    BASE,
+    PER_EXTRA_MODEL,
+    PER_OP,
+    PER_OP_THREAD,
+    PER_THREAD,
+    PREFILL,
+    cpu_runtime_bytes,
+    ir_ops,
 )  # fmt: skip
 from ovmem.target import get_target
 

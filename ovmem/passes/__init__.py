@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ovmem.passes import cpu_runtime, cpu_scratch, fold_shapes, fold_weights, fuse, gpu_runtime, inplace, lifetime, placement, states  # noqa: F401  (register the built-ins)
+from ovmem.passes import cpu_runtime, cpu_scratch, fold_shapes, fold_weights, fuse, gpu_runtime, inplace, lifetime, placement, schedule, states  # noqa: F401  (register the built-ins)
 from ovmem.passes.base import Pass, PassPreconditionError, PassResult
 from ovmem.passes.cpu_runtime import CpuRuntime
 from ovmem.passes.cpu_scratch import SCRATCH, CpuScratch
@@ -33,6 +33,7 @@ from ovmem.passes.lifetime import Buffer, LifetimeAnalysis, buffers
 from ovmem.passes.pipeline import Instrument, Pipeline, PrintAfterInstrument, TimingInstrument, disable, parse_pipeline
 from ovmem.passes.placement import Placement
 from ovmem.passes.registry import available_passes, get_pass_class, register_pass
+from ovmem.passes.schedule import Schedule
 from ovmem.passes.states import STATE_BYTES, STATE_PRECISION, States
 
 DEFAULT_PIPELINE = "fold-weights,fold-shapes,fuse,inplace,states,placement,lifetime"
@@ -66,6 +67,7 @@ __all__ = [
     "STORED_TYPE",
     "WEIGHT_COPY_BYTES",
     "STATE_PRECISION",
+    "Schedule",
     "States",
     "CpuRuntime",
     "CpuScratch",

@@ -42,9 +42,19 @@ from ovmem.ir.meta import MetaKey
 from ovmem.ir.types import DYNAMIC
 from ovmem.passes.base import Pass, PassPreconditionError, PassResult
 from ovmem.passes.keys import (
-    CATEGORY, COMPILE_TIME, KERNEL, LIFETIME, Category, Lifetime, alias_root, fold, run_step, stored_nbytes,
+    CATEGORY,
+    COMPILE_TIME,
+    KERNEL,
+    LIFETIME,
+    Category,
+    Lifetime,
+    alias_root,
+    fold,
+    run_step,
+    stored_nbytes,
 )
 from ovmem.passes.registry import register_pass
+from ovmem.passes.schedule import SPLIT_GROUP
 
 __all__ = ["BUFFERS", "SYNC_ALWAYS_OPS", "SYNC_OPS", "Buffer", "LifetimeAnalysis", "buffers", "sync_steps"]
 
@@ -119,8 +129,8 @@ def sync_steps(graph: Graph) -> list[int]:
         if node.op_type == "ReadValue":
             steps.append(node.order)
             continue
-        if KERNEL.is_set(node) or COMPILE_TIME.get(node, False):
-            continue
+        if KERNEL.is_set(node) or COMPILE_TIME.get(node, False) or SPLIT_GROUP.is_set(node):
+            continue  # computed inside a kernel, at compile time, or as one VariadicSplit (schedule)
         if not any(DYNAMIC in DECLARED_SHAPE.get(v, ()) for v in node.outputs):
             continue
         if node.op_type == "RoPE" or node in rope_roots or node.op_type in SYNC_ALWAYS_OPS:
