@@ -39,9 +39,9 @@ from ovmem.target import Target
 
 __all__ = ["DEVICES", "RUNTIME_DONE_PASSES", "Device", "get_device"]
 
-RUNTIME_DONE_PASSES = ("fuse",)
+RUNTIME_DONE_PASSES = ("fuse", "schedule")
 """Passes that emulate what a plugin does to the graph: a runtime graph (``--lift runtime``) has
-them done already."""
+them done already (its fused nodes, in their execution order)."""
 
 
 @attrs.frozen
