@@ -462,6 +462,7 @@ def _run_dump(args: argparse.Namespace) -> int:
 def _run_compare(args: argparse.Namespace) -> int:
     from ovmem.alloc import lower_bound
     from ovmem.compare import compare_allocators
+    from ovmem.devices import get_device
     from ovmem.report import temp_requests
     from ovmem.units import format_bytes
 
@@ -475,7 +476,10 @@ def _run_compare(args: argparse.Namespace) -> int:
         print(json.dumps({"schema_version": _schema_version(), "model": name, "seq_len": args.seq_len, "requests": len(requests),
                           "alignment": args.alignment, "lower_bound_bytes": bound, "allocators": rows}, indent=2))  # fmt: skip
         return 0
-    print(f"{name}: seq_len {args.seq_len}, {len(requests)} temporaries, lower bound {format_bytes(bound)}")
+    config = _run_config(args)
+    run = f"device {config.device}" + (f" | target {config.cpu.label} | {config.precision} activations"
+                                       if get_device(config.device).targeted else "")  # fmt: skip
+    print(f"{name}: seq_len {args.seq_len}, {len(requests)} temporaries, lower bound {format_bytes(bound)} | {run}")
     print(f"  {'allocator':<20}{'peak':>12}  {'/ bound':>8}  {'time':>10}")
     for r in runs:
         if r.peak is None:
