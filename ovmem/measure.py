@@ -554,7 +554,9 @@ def _make_input(entry: dict[str, Any], element_type, rng):
         tensor.data[...] = 0
         return tensor
     dtype = element_type.to_dtype()
-    return np.zeros(shape, dtype) if values is None else np.ascontiguousarray(values, dtype=dtype)
+    # np.full writes every element: a client's inputs are written, so resident (np.zeros maps the
+    # pages lazily and RSS would never see them)
+    return np.full(shape, 0, dtype) if values is None else np.ascontiguousarray(values, dtype=dtype)
 
 
 def _child_main(argument: str) -> int:
