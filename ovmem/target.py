@@ -179,7 +179,7 @@ def get_target(name: str = "host") -> Target:
         return detect_host()
     if key in ISAS:
         isa = ISAS[key]
-        return Target(key, isa, _host_threads_or(os.cpu_count() or 1), isa.precision)
+        return Target(key, isa, detect_host().threads, isa.precision)  # the ISA named, the cores this host has
     preset = PRESETS.get(key.replace("_", "-"))
     if preset is None:
         raise UsageError(f"unknown target {name!r}; available: {', '.join(available_targets())}")
@@ -210,13 +210,6 @@ def detect_host() -> Target:
         return Target("host", isa, os.cpu_count() or 1, isa.precision, note=note)
     name = next((level for marker, level in _ISA_BY_KERNEL if any(marker in k for k in kernels)), FALLBACK_ISA)
     return Target("host", ISAS[name], threads, precision, note="detected through OpenVINO's CPU plugin")
-
-
-def _host_threads_or(default: int) -> int:
-    try:
-        return _probe_plugin()[1]
-    except Exception:  # noqa: BLE001
-        return default
 
 
 @functools.cache
