@@ -68,8 +68,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ovmem.errors import OvmemError  # noqa: E402
 from ovmem.api import analyze  # noqa: E402
+from ovmem.errors import OvmemError  # noqa: E402
 from ovmem.measure import measure  # noqa: E402
 from ovmem.target import emulated_isa  # noqa: E402
 from ovmem.validate import ValidationPoint  # noqa: E402
@@ -230,12 +230,15 @@ def run_point(path: Path, seq: int, device: str, timeout: float, lifts: list[str
     ]
 
 
-def run_genai_point(path: Path, seq: int, new_tokens: int, device: str, timeout: float) -> ValidationPoint:
+def run_genai_point(
+    path: Path, seq: int, new_tokens: int, device: str, timeout: float, target: str = "host"
+) -> ValidationPoint:
     """openvino_genai.LLMPipeline measured against ``analyze(..., runtime="genai")``."""
     from ovmem.genai_measure import measure_genai
 
-    measurement = measure_genai(path, seq, new_tokens, device=device, timeout=timeout)
-    estimate = analyze(path, seq_len=seq, device=device, runtime="genai", new_tokens=new_tokens, tokenizer=measurement.tokenizer_dir)
+    measurement = measure_genai(path, seq, new_tokens, device=device, timeout=timeout, emulate_target=emulated_isa(target))
+    estimate = analyze(path, seq_len=seq, device=device, runtime="genai", new_tokens=new_tokens,
+                       tokenizer=measurement.tokenizer_dir, target=target)  # fmt: skip
     return ValidationPoint(seq, estimate, measurement)
 
 
@@ -366,8 +369,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if emulated_isa(args.target):
         args.lift = ["graph"]  # a runtime lift compiles on the host as it is
-        if args.runtime == "genai":
-            parser.error("--target: the genai measurements do not emulate a target")
     if args.runtime == "genai":
         args.lift = ["graph"]  # genai compiles its own graph; the estimate emulates it
     if args.vlm:
@@ -401,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
             if new_tokens is None:
                 point, *others = run_point(path, seq, args.device, args.timeout, args.lift, args.target)
             else:
-                point, others = run_genai_point(path, seq, new_tokens, args.device, args.timeout), []
+                point, others = run_genai_point(path, seq, new_tokens, args.device, args.timeout, args.target), []
         except OvmemError as exc:  # one failed point does not stop the run
             row = {"model": name, "path": str(path), "seq_len": seq, "error_message": str(exc).splitlines()[0]}
             print(f"[accuracy]   failed: {row['error_message']}", file=sys.stderr, flush=True)

@@ -538,8 +538,6 @@ def _run_measure_genai(args: argparse.Namespace, vlm_options: dict) -> int:
     from ovmem.genai_measure import format_genai_measurement, measure_genai
     from ovmem.measure import parse_properties
 
-    if args.emulate_target is not None:
-        raise UsageError("--emulate-target: with --runtime ov (the genai measurements do not emulate a target yet)")
     from ovmem.vlm import detect_layout
 
     if detect_layout(args.path).is_vlm:  # VLMPipeline: one image and a prompt of --prompt-tokens words
@@ -553,7 +551,7 @@ def _run_measure_genai(args: argparse.Namespace, vlm_options: dict) -> int:
         words = vlm_options["--prompt-tokens"]
         result = measure_genai_vlm(
             args.path, 32 if words is None else words, args.new_tokens or 1, image=args.image, device=args.device,
-            properties=parse_properties(args.property), timeout=args.timeout,
+            properties=parse_properties(args.property), timeout=args.timeout, emulate_target=args.emulate_target,
         )  # fmt: skip
         print(json.dumps(result.to_dict(), indent=2, default=str) if args.json else format_vlm_genai_measurement(result))
         return 0
@@ -563,7 +561,7 @@ def _run_measure_genai(args: argparse.Namespace, vlm_options: dict) -> int:
         raise UsageError(f"{', '.join(given)}: not with --runtime genai (it takes --seq-len, --new-tokens, --property)")
     result = measure_genai(
         args.path, 1024 if args.seq_len is None else args.seq_len, args.new_tokens or 1, device=args.device,
-        properties=parse_properties(args.property), timeout=args.timeout,
+        properties=parse_properties(args.property), timeout=args.timeout, emulate_target=args.emulate_target,
     )  # fmt: skip
     print(json.dumps(result.to_dict(), indent=2, default=str) if args.json else format_genai_measurement(result))
     return 0

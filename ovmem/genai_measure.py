@@ -119,6 +119,8 @@ class GenaiMeasurement:
     sample_interval: float
     openvino_version: str
     genai_version: str
+    emulated_target: str | None = None
+    """The ISA level this run emulated (:func:`ovmem.measure.emulation`), ``None`` for the host as it is."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (bytes, seconds), versioned by ``schema_version``."""
@@ -138,6 +140,7 @@ def measure_genai(
     sample_interval: float = 0.001,
     timeout: float = 600,
     cache_dir: str | os.PathLike[str] | None = None,
+    emulate_target: str | None = None,
 ) -> GenaiMeasurement:
     """Measure the resident memory of building an ``LLMPipeline`` on ``path`` and one ``generate`` of
     ``new_tokens`` tokens after a prompt of ``seq_len`` tokens, in a fresh process.
@@ -154,6 +157,7 @@ def measure_genai(
         sample_interval: seconds between two readings of ``/proc/self/status``.
         timeout: seconds before the child is killed.
         cache_dir: where generated tokenizers are kept (default ``$OVMEM_CACHE`` or ``~/.cache/ovmem``).
+        emulate_target: run as on a weaker CPU (:func:`ovmem.measure.emulation`; labelled so).
 
     Raises:
         UsageError: bad sizes, path or option, or openvino-genai not installed.
@@ -161,7 +165,7 @@ def measure_genai(
     """
     from ovmem.errors import UsageError
     from ovmem.genai import has_tokenizer
-    from ovmem.measure import Rss, _peak_fields, _run_child
+    from ovmem.measure import Rss, _peak_fields, _run_child, emulation
 
     for name, value in (("seq_len", seq_len), ("new_tokens", new_tokens)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -174,7 +178,7 @@ def measure_genai(
         raise UsageError(f"timeout must be positive, got {timeout!r}")
     _require_genai()
     folder = _model_folder(path)
-    props = {str(k): (v if isinstance(v, (str, int, float, bool)) else str(v)) for k, v in (properties or {}).items()}
+    env, props, emulated = emulation(emulate_target, properties)
     scheduler = {k[len(SCHEDULER_PREFIX) :]: v for k, v in props.items() if k.startswith(SCHEDULER_PREFIX)}
     plain = {k: v for k, v in props.items() if not k.startswith(SCHEDULER_PREFIX)}
     backend = str(plain.get("ATTENTION_BACKEND", "PA")).upper()
@@ -201,7 +205,7 @@ def measure_genai(
         "scheduler": scheduler,
         "interval": sample_interval,
     }
-    r = _run_child(Path(__file__), request, timeout, folder)
+    r = _run_child(Path(__file__), request, timeout, folder, env)
     if r["prompt_tokens"] != seq_len or r["generated_tokens"] != new_tokens:
         from ovmem.errors import ModelError
 
@@ -222,6 +226,7 @@ def measure_genai(
         tokenizer_dir=str(tokenizer_dir or folder),
         backend=backend,
         properties={k: str(v) for k, v in props.items()},
+        emulated_target=emulated,
         compiled_models=r["compiled_models"],
         **_peak_fields(r),
         import_rss_bytes=r["import"],
@@ -240,6 +245,7 @@ def measure_genai(
 
 def format_genai_measurement(m: GenaiMeasurement) -> str:
     """The human-readable report of one genai measurement."""
+    from ovmem.measure import _emulated
     from ovmem.units import format_bytes as fb
 
     hwm = f" (kernel VmHWM {fb(m.hwm_rss_bytes)})" if m.hwm_rss_bytes is not None else ""
@@ -251,7 +257,7 @@ def format_genai_measurement(m: GenaiMeasurement) -> str:
     )
     ttft = f", first token {m.ttft_seconds:.2f} s" if m.ttft_seconds is not None else ""
     lines = [
-        f"{m.model} on {m.device} with openvino.genai {m.genai_version.split('-')[0]} (LLMPipeline): "
+        f"{m.model} on {m.device}{_emulated(m.emulated_target)} with openvino.genai {m.genai_version.split('-')[0]} (LLMPipeline): "
         f"prompt {m.prompt_tokens} tokens, {m.generated_tokens} new tokens",
         f"  backend      {decided}; compiled: {', '.join(m.compiled_models) or '-'}",
         f"  tokenizer    {m.tokenizer}; prompt as {m.prompt_source}",

@@ -219,6 +219,7 @@ DEFS: dict[str, Schema] = {
         "ttft_seconds": (_nullable(_NUM), "time to the first token"),
         "samples": (_INT, "readings of /proc/self/status"), "sample_interval": (_NUM, "seconds between readings"),
         "openvino_version": (_STR, "the runtime measured"), "genai_version": (_STR, "openvino.genai's version"),
+        "emulated_target": _EMULATED,
     }),
     "vlm-genai-measurement": _object("`ovmem measure --runtime genai --json` on a VLM export: VLMPipeline, one generate", {
         "schema_version": _VERSION, "runtime": (_enum("genai"), "who ran the model"),
@@ -239,6 +240,7 @@ DEFS: dict[str, Schema] = {
         "load_seconds": (_NUM, "building the pipeline"), "generate_seconds": (_NUM, "generate"),
         "compiled_models": (_map(_map(_ANY)), "the models genai compiled, with their properties"),
         "openvino_version": (_STR, "the runtime measured"), "genai_version": (_STR, "openvino.genai's version"),
+        "emulated_target": _EMULATED,
     }),
     "pipeline-measurement": _object("`ovmem measure --json` on a VLM export: the whole pipeline", {
         "schema_version": _VERSION,

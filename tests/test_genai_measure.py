@@ -11,12 +11,11 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from ovmem import genai_measure
 from ovmem.cli import main
 from ovmem.errors import UsageError
-
-from conftest import ROOT
 
 QWEN = ROOT / "tests" / "fixtures" / "tiny-qwen2-f16"
 VOCAB = 256
@@ -117,6 +116,19 @@ def test_cli(capsys, cache: Path, monkeypatch) -> None:
     assert main(["measure", "--runtime", "genai", str(QWEN), "--seq-len", "20", "--new-tokens", "3", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert (data["prompt_tokens"], data["generated_tokens"]) == (20, 3)
+
+
+@needs_genai
+def test_emulated_target(cache: Path) -> None:
+    """LLMPipeline with oneDNN capped and the target's precision, labelled an emulation."""
+    from ovmem.target import ISAS, get_target
+
+    if list(ISAS).index(get_target("host").isa.name) < list(ISAS).index("avx512"):
+        pytest.skip("this host cannot emulate avx512")
+    m = genai_measure.measure_genai(QWEN, 16, 2, emulate_target="avx512", cache_dir=cache)
+    llm = next(p for title, p in m.compiled_models.items() if title.startswith("LLM"))
+    assert m.emulated_target == "avx512" and m.properties["INFERENCE_PRECISION_HINT"] == "f32"
+    assert llm.get("INFERENCE_PRECISION_HINT", "f32") == "f32" and "emulating avx512" in genai_measure.format_genai_measurement(m)
 
 
 @pytest.mark.parametrize(

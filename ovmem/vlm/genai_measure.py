@@ -77,6 +77,8 @@ class VlmGenaiMeasurement:
     compiled_models: Mapping[str, Mapping[str, str]]
     openvino_version: str
     genai_version: str
+    emulated_target: str | None = None
+    """The ISA level this run emulated (:func:`ovmem.measure.emulation`), ``None`` for the host as it is."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (bytes, seconds), versioned by ``schema_version``."""
@@ -87,11 +89,13 @@ class VlmGenaiMeasurement:
 
 def format_vlm_genai_measurement(m: VlmGenaiMeasurement) -> str:
     """The human-readable report of one ``VLMPipeline`` measurement."""
+    from ovmem.measure import _emulated
     from ovmem.units import format_bytes as fb
 
     hwm = f" (kernel VmHWM {fb(m.hwm_rss_bytes)})" if m.hwm_rss_bytes is not None else ""
     return "\n".join([
-        f"{m.model} on {m.device} with openvino.genai {m.genai_version.split('-')[0]} (VLMPipeline): image "
+        f"{m.model} on {m.device}{_emulated(m.emulated_target)} with openvino.genai {m.genai_version.split('-')[0]} "
+        "(VLMPipeline): image "
         f"{m.image[0]}x{m.image[1]}, {m.words} prompt words, {m.input_tokens} input tokens, {m.generated_tokens} new tokens",
         f"  compiled     {', '.join(m.compiled_models) or '-'}",
         f"  tokenizer    {m.tokenizer}",
@@ -156,6 +160,7 @@ def measure_genai_vlm(
     properties: Mapping[str, Any] | None = None,
     sample_interval: float = 0.001,
     timeout: float = 900,
+    emulate_target: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
 ) -> VlmGenaiMeasurement:
     """Measure building a ``VLMPipeline`` on the VLM export ``path`` and one ``generate`` of
@@ -164,7 +169,7 @@ def measure_genai_vlm(
     from ovmem.errors import ModelError, UsageError
     from ovmem.genai import has_tokenizer
     from ovmem.genai_measure import _require_genai, _vocab_size, generated_tokenizer
-    from ovmem.measure import _run_child
+    from ovmem.measure import _run_child, emulation
 
     for name, value in (("words", words), ("new_tokens", new_tokens)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -179,11 +184,12 @@ def measure_genai_vlm(
     tokenizer = generated_tokenizer(vocab, cache_dir=cache_dir, specials=family_specials(folder))
     side = side_folder(folder, tokenizer, cache_dir)
     width, height = image or _default_image(folder)
+    env, props, emulated = emulation(emulate_target, properties)
     request = {
         "folder": str(side), "words": words, "vocab": vocab, "new_tokens": new_tokens, "device": device,
-        "image": [width, height], "properties": dict(properties or {}), "interval": sample_interval,
+        "image": [width, height], "properties": props, "interval": sample_interval,
     }  # fmt: skip
-    r = _run_child(Path(__file__), request, timeout, folder)
+    r = _run_child(Path(__file__), request, timeout, folder, env)
     if r["generated_tokens"] != new_tokens:
         raise ModelError(f"{folder}: genai generated {r['generated_tokens']} tokens (asked for {new_tokens})")
     return VlmGenaiMeasurement(
@@ -195,6 +201,7 @@ def measure_genai_vlm(
         peak_anon_bytes=r["max_anon"], peak_file_bytes=r["max_file"], generate_peak_rss_bytes=r["generate_peak"],
         hwm_rss_bytes=r["hwm"], load_seconds=r["load_seconds"], generate_seconds=r["generate_seconds"],
         compiled_models=r["compiled_models"], openvino_version=r["openvino_version"], genai_version=r["genai_version"],
+        emulated_target=emulated,
     )  # fmt: skip
 
 
