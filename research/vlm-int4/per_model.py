@@ -1,5 +1,6 @@
 """Per-sub-model estimate (ovmem.analyze) vs measurement alone (ovmem.measure.measure, fresh process).
 usage: per_model.py FOLDER WIDTH HEIGHT [roles...]  -> JSON lines to stdout"""
+(TGT=TARGET EMU=ISA in the environment: estimate for that target, measure emulating that ISA.)
 import json, sys
 from pathlib import Path
 import ovmem
@@ -9,6 +10,8 @@ from ovmem.vlm.vision import image_sequence, plan_vision
 from ovmem.vlm.measure import _vision_shapes
 
 M = 2**20
+import os
+TARGET = os.environ.get("TGT", "host"); EMU = os.environ.get("EMU") or None
 folder, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 only = set(sys.argv[4:])
 layout = detect_layout(folder)
@@ -22,8 +25,8 @@ jobs += [("text_embeddings", layout.part("text_embeddings").xml, dict(seq_len=to
 for role, xml, kw in jobs:
     if only and role not in only:
         continue
-    rep = ovmem.analyze(xml, device="CPU", **kw)
-    m = measure(xml, device="CPU", **kw)
+    rep = ovmem.analyze(xml, device="CPU", target=TARGET, **kw)
+    m = measure(xml, device="CPU", emulate_target=EMU, **kw)
     row = dict(model=Path(folder).name, image=[w, h], role=role, kw={k: (v if not isinstance(v, dict) else {a: list(b) for a, b in v.items()}) for k, v in kw.items()},
                est_total=rep.total_bytes / M, est_weights=rep.weights_bytes / M, est_runtime=rep.runtime_bytes / M,
                est_working=(rep.state_bytes + rep.io_bytes + rep.temp_peak_bytes + rep.scratch_bytes) / M,
