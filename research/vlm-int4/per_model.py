@@ -1,6 +1,6 @@
 """Per-sub-model estimate (ovmem.analyze) vs measurement alone (ovmem.measure.measure, fresh process).
-usage: per_model.py FOLDER WIDTH HEIGHT [roles...]  -> JSON lines to stdout"""
-(TGT=TARGET EMU=ISA in the environment: estimate for that target, measure emulating that ISA.)
+usage: per_model.py FOLDER WIDTH HEIGHT [roles...]  -> JSON lines to stdout
+TGT=TARGET EMU=ISA in the environment: estimate for that target, measure emulating that ISA."""
 import json, sys
 from pathlib import Path
 import ovmem
