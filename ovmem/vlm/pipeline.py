@@ -93,8 +93,9 @@ class PipelineReport:
 
     @property
     def inference_precision(self) -> str:
-        """The activations' precision of the language model's run (CPU), else ``""``."""
-        return next((r.report.inference_precision for r in self.runs if r.role == "language"), "")
+        """The activations' precision on the device (CPU; the language model's run first), else ``""``."""
+        runs = sorted(self.runs, key=lambda r: r.role != "language")
+        return next((r.report.inference_precision for r in runs if r.report.inference_precision), "")
 
     def weights(self, stage: str | None = None) -> int:
         """Weights of every part (of one stage), each part counted once."""
