@@ -150,6 +150,12 @@ def _rope(split="slice", extra_transpose_reader=False, extra_concat_reader=False
         x1 = ops.slice(x, _c([0], np.int64), _c([4], np.int64), _c([1], np.int64), _c([3], np.int64), name="x1")
         neg = ops.multiply(x2, ops.convert(_c(-1, np.int32), ov.Type.f32), name="neg")
         x1_out, neg_out = x1.output(0), neg.output(0)
+    elif split == "shape":  # x[..., x.shape[-1] // 2:], x[..., : x.shape[-1] // 2] (Qwen2.5-VL's ViT export)
+        half = ops.divide(ops.gather(ops.shape_of(x), _c([3], np.int64), _c(0, np.int64)), _c([2], np.int64))
+        x2 = ops.slice(x, half, _c([2**62], np.int64), _c([1], np.int64), _c([3], np.int64), name="x2")
+        x1 = ops.slice(x, _c([0], np.int64), half, _c([1], np.int64), _c([3], np.int64), name="x1")
+        neg = ops.multiply(x2, ops.convert(_c(-1, np.int32), ov.Type.f32), name="neg")
+        x1_out, neg_out = x1.output(0), neg.output(0)
     elif split == "strided":
         x2 = ops.strided_slice(x, _c([0, 0, 0, 4], np.int64), _c([0, 0, 0, 8], np.int64), _c([1, 1, 1, 1], np.int64),
                                [1, 1, 1, 0], [1, 1, 1, 0], name="x2")
@@ -180,6 +186,7 @@ def _rope(split="slice", extra_transpose_reader=False, extra_concat_reader=False
     ("split", "inner"),
     [
         ("slice", ["mul_cos", "mul_sin", "neg", "rotated", "transpose", "x1", "x2"]),
+        ("shape", ["mul_cos", "mul_sin", "neg", "rotated", "transpose", "x1", "x2"]),
         ("strided", ["mul_cos", "mul_sin", "neg", "rotated", "transpose", "x1", "x2"]),
         ("variadic", ["mul_cos", "mul_sin", "neg", "rotated", "split", "transpose"]),
     ],

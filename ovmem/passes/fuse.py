@@ -223,9 +223,19 @@ def _match_rms(node: Node) -> Iterator[Match]:
 def _slice_start(p: Node, rank: int) -> int | None:
     """Where a step-1 ``Slice``/``StridedSlice`` of the last axis starts."""
     if p.op_type == "Slice" and len(p.inputs) == 5 and _is_last_axis(p.inputs[4], rank):
-        start, step = _const(p.inputs[1]), _const(p.inputs[3])
-        ok = start is not None and step is not None and start.size == 1 and step[0] == 1
-        return int(start[0]) if ok else None
+        start, stop, step = _const(p.inputs[1]), _const(p.inputs[2]), _const(p.inputs[3])
+        if step is None or step.size != 1 or step[0] != 1:
+            return None
+        if start is not None and start.size == 1:
+            return int(start[0])
+        # ``x[..., x.shape[-1] // 2:]``: the start is shape arithmetic (the plugin's ConstantFolding
+        # computes it when the last axis is static), the stop a constant: start = stop - length.
+        dim, out = p.inputs[0].type.shape, p.outputs[0].type.shape
+        if stop is not None and stop.size == 1 and dim and out and isinstance(dim[-1], int) and isinstance(out[-1], int):
+            end = int(stop[0])
+            end = min(end + dim[-1] if end < 0 else end, dim[-1])
+            return end - out[-1]
+        return None
     if p.op_type == "StridedSlice":
         begin, a = _const(p.inputs[1]), p.attributes
         strides = _const(p.inputs[3]) if len(p.inputs) > 3 else None
