@@ -10,7 +10,9 @@ post-ops), rule 5 last:
      Source: ``src/common/transformations/src/transformations/common_optimizations/rms_fusion.cpp``
      (``RMSFusion``).
   2. ``rope`` — rotate-half RoPE ``x·cos + Concat(-x₂, x₁)·sin`` (halves of x's last axis by
-     ``Slice``/``StridedSlice`` with step 1 or a two-way ``VariadicSplit``/``Split``; negation by
+     ``Slice``/``StridedSlice`` with step 1 — a start computed from the shape, ``x[..., x.shape[-1]//2:]``,
+     counts as the constant the plugin's ``ConstantFolding`` makes of it on a static last axis — or a
+     two-way ``VariadicSplit``/``Split``; negation by
      ``Multiply(-1)`` or ``Negative``) is one ``RoPE`` node, root the final ``Add``. A ``Transpose``
      ``[0,2,1,3]`` feeding x and read only by the pattern is absorbed (``input_trans0213``). GPT-J
      (interleaved, step-2 slices) and ChatGLM forms are not matched. Source:
