@@ -32,7 +32,7 @@ properties when ``OPENVINO_LOG_LEVEL`` > 2, which the child sets), among them th
 the ``LLM with Paged Attention`` model, and the backend (``PA`` unless ``ATTENTION_BACKEND=SDPA``).
 
 The child runs this very file by path (like :mod:`ovmem.vlm.measure`); it loads :mod:`ovmem.measure` by
-path for the sampler and imports nothing else of ovmem. See ``research/genai/GENAI_NOTES.md`` for the
+path for the sampler and imports nothing else of ovmem. See ``docs/genai-notes.md`` for the
 memory rules of the genai runtime.
 """
 

@@ -10,7 +10,7 @@ memory from ``/proc/self/status`` above a baseline taken right after ``import op
 kept:
 
 * ``RssFile``: file-backed pages. OpenVINO mmaps the IR's ``.bin``; the weight pages that are read
-  become resident here (``research/cpu_plugin_rules.md`` §6: the whole ≈1 GB ``.bin`` of Qwen2-0.5B
+  become resident here (``docs/cpu-plugin-notes.md`` section 6: the whole ≈1 GB ``.bin`` of Qwen2-0.5B
   f16 after the first inference), as do the pages of the device plugin's shared library.
 * ``RssAnon``: heap. The CPU plugin's repacked weights (its weight cache), the activations, the
   output tensors and the KV cache.
@@ -23,9 +23,9 @@ The inference runs the way optimum-intel's ``OVModelForCausalLM`` does it:
 ``request.start_async(inputs, share_inputs=True)``, ``request.wait()``, then the outputs are read in
 place with ``request.get_tensor(...).data``. ``InferRequest.infer()`` is *not* used: with its default
 ``share_outputs=False`` it copies every output into a new numpy array, a logits-sized buffer (T × vocab ×
-4 B, 1187 MiB for Qwen2 at T=2048) no real client holds (``cpu_plugin_rules.md`` §4.3). With
-``share_inputs=True`` the numpy inputs are bound to the graph without a copy (§4.4). The CPU plugin
-writes a dynamic output straight into the request's output tensor (§4.1), so reading ``.data``
+4 B, 1187 MiB for Qwen2 at T=2048) no real client holds (``docs/cpu-plugin-notes.md`` section 4). With
+``share_inputs=True`` the numpy inputs are bound to the graph without a copy (same section). The CPU plugin
+writes a dynamic output straight into the request's output tensor (same section), so reading ``.data``
 costs nothing more.
 
 Synthetic inputs follow the names optimum-intel uses and the input shapes of

@@ -1,6 +1,6 @@
 """``fuse``: the patterns the CPU plugin computes in one kernel, and what stays a buffer.
 
-Expected counts come from the runtime graphs in /work/research/cpu_plugin_rules.md section 5.2: per
+Expected counts come from the runtime graphs in docs/cpu-plugin-notes.md section 5.2: per
 decoder layer 2 ``RMS``, 2 ``RoPE`` (absorbing the q/k Transpose), 1 stateful ``SDPA``, plus the final
 norm; FC post-ops are the (zero) q/k/v biases of Qwen2 and the gate Swish.
 """

@@ -15,7 +15,7 @@ for quantized entries. The result is a stateful LLM IR in ``OUT/NAME/``::
 
 Vision-language entries (``task="image-text-to-text"``, as ``optimum-cli export
 openvino --task image-text-to-text`` exports them) give optimum-intel's multi-IR layout
-instead (see /work/research/vlm/LAYOUTS.md)::
+instead (see docs/vlm-layouts.md)::
 
     openvino_language_model.{xml,bin}         stateful decoder fed with inputs_embeds
     openvino_text_embeddings_model.{xml,bin}  token embedding table
@@ -246,7 +246,7 @@ INT8_ASYM = {"bits": 8, "sym": False}
 # --- Vision-language models (task "image-text-to-text") -------------------------------------
 # optimum-intel exports a VLM as several IRs (openvino_language_model, openvino_text_embeddings_model,
 # openvino_vision_embeddings_model, + family extras such as Qwen2-VL's
-# openvino_vision_embeddings_merger_model); see /work/research/vlm/LAYOUTS.md.  The checkpoint gets
+# openvino_vision_embeddings_merger_model); see docs/vlm-layouts.md.  The checkpoint gets
 # an image processor config written next to it (the ``prepare`` hook), built locally from a
 # transformers class: optimum picks it up with AutoImageProcessor and saves it as
 # preprocessor_config.json next to the IRs, as a real export of a hub checkpoint does.

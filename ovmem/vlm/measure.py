@@ -1,7 +1,7 @@
 """Measure a vision-language pipeline for real: the ground truth for :func:`ovmem.vlm.analyze_pipeline`.
 
 :func:`measure_pipeline` runs an optimum-intel VLM export the way ``OVModelForVisualCausalLM``
-(``optimum/intel/openvino/modeling_visual_language.py``; ``research/vlm/LAYOUTS.md`` §2) does for
+(``optimum/intel/openvino/modeling_visual_language.py``; ``docs/vlm-layouts.md`` section 2) does for
 one image and a prompt, in a **fresh Python process**, with the sampler and child protocol of
 :mod:`ovmem.measure` (peak ``VmRSS`` above the post-``import openvino`` baseline, ~1 ms samples,
 split into ``RssAnon``/``RssFile``):
