@@ -3,6 +3,7 @@ pre = json.load(open(sys.argv[1]))      # dynamic-shape runtime model
 post = {x["name"]: x for x in json.load(open(sys.argv[2]))}  # after inference (concrete shapes)
 verbose = "-v" in sys.argv
 import os
+INPLN = [k for k in os.environ.get("INPLN","").split(",") if k]
 INPL = set(os.environ.get("INPL","").split(","))
 BYTES = {"f32": 4, "bf16": 2, "f16": 2, "i32": 4, "i64": 8, "u8": 1, "i8": 1, "boolean": 1}
 TB = {"<Type: 'float32'>": 4, "<Type: 'bfloat16'>": 2, "<Type: 'int32_t'>": 4, "<Type: 'int64_t'>": 8, "<Type: 'uint8_t'>": 1, "<Type: 'float16'>": 2, "<Type: 'int8_t'>": 1}
@@ -14,11 +15,14 @@ MASK = {"Reshape": [1], "Broadcast": [1, 2], "Range": [0, 1, 2], "StridedSlice":
 def dyn(x): return any("?" in s for _, s in x["outs"]) or any("?" in by[i]["outs"][p][1] for i, p in x["ins"])
 const = lambda name: by[name]["type"] == "Const"
 syncs = []
+SYNCT = tuple(os.environ.get("SYNCT", "MemoryInput,RoPE,StridedSlice").split(","))
+NOMASK = set(os.environ.get("NOMASK", "").split(","))
+for k in NOMASK: MASK.pop(k, None)
 for x in nodes:
     if not dyn(x): continue
     # RoPE: NgraphShapeInferFactory -> ShapeInferFallback, FULL_PORT_MASK (nodes/rope.cpp, shape_inference.cpp);
     # StridedSlice: a sync point even with constant bounds (found by the trace, not explained by the source read)
-    if x["type"] in ("MemoryInput", "RoPE", "StridedSlice") or any(p < len(x["ins"]) and not const(x["ins"][p][0]) for p in MASK.get(x["type"], [])):
+    if x["type"] in SYNCT or any(p < len(x["ins"]) and not const(x["ins"][p][0]) for p in MASK.get(x["type"], [])):
         syncs.append(x["exec"])
 consumers = collections.defaultdict(list)
 for x in nodes:
@@ -30,8 +34,8 @@ def find(k):
     while parent.get(k, k) != k: k = parent[k]
     return k
 for x in nodes:
-    if (x["type"] in ("Reshape",) or (x["type"] in INPL)) and x["ins"] and not const(x["ins"][0][0]):
-        parent[(x["name"], 0)] = find(tuple(x["ins"][0]))
+    if (x["type"] in ("Reshape",) or (x["type"] in INPL) or any(k and k in x["name"] for k in INPLN)) and x["ins"] and not const(x["ins"][0][0]):
+        for p in range(len(x["outs"])): parent[(x["name"], p)] = find(tuple(x["ins"][0]))
 clusters = collections.defaultdict(list)
 for x in nodes:
     for p in range(len(x["outs"])):
@@ -56,7 +60,7 @@ for root, members in clusters.items():
         for c in cs:
             if c["type"] in ("Output",): io = True
             if c["type"] == "MemoryOutput" and not os.environ.get("MOBOX"): io = True  # stub
-        start = min(start, x["exec"]); finish = max([finish] + [c["exec"] for c in cs if not (c["type"] in ("Reshape", *INPL) and find((c["name"], 0)) == root)])
+        start = min(start, x["exec"]); finish = max([finish] + [c["exec"] for c in cs if not ((c["type"] in ("Reshape", *INPL) or any(k and k in c["name"] for k in INPLN)) and find((c["name"], 0)) == root)])
         isz = max(isz, size(n, p))
     if io or not dynamic or finish < 0: continue
     if rn["type"] == "MemoryInput" and not os.environ.get("MIBOX"): continue  # state memory, not a planner box

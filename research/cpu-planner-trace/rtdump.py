@@ -1,6 +1,9 @@
+"""rtdump.py MODEL OUT.json [props-json]: the compiled runtime model (dynamic shapes, execOrder).
+MODEL: an export folder (its openvino_model.xml) or an .xml."""
 import sys, json, openvino as ov
 path, out = sys.argv[1], sys.argv[2]; props = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
-core = ov.Core(); c = core.compile_model(path + "/openvino_model.xml", "CPU", props)
+xml = path if path.endswith(".xml") else path + "/openvino_model.xml"
+core = ov.Core(); c = core.compile_model(xml, "CPU", props)
 rt = c.get_runtime_model()
 nodes = []
 for op in rt.get_ordered_ops():

@@ -1,6 +1,6 @@
 """ovmem's planned groups for the merger: groups.py N [target]"""
 import sys, json, collections
-sys.path.insert(0, "/work/wt-merger")
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))  # this checkout
 import ovmem
 from ovmem.report import temp_requests
 xml = "/work/bigmodels/qwen2.5-vl-3b-2l-int4/openvino_vision_embeddings_merger_model.xml"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # try.sh  (env INPL/SYNCT/NOMASK passed through)
-/work/main/.venv/bin/python emu.py /tmp/mpre.json ${POST:-/tmp/mt3552.rt.json} -e | python3 -c "
+python ../cpu-planner-trace/emu.py /tmp/mpre.json ${POST:-/tmp/mt3552.rt.json} -e | python3 -c "
 import sys,re
 ev=[]
 for l in sys.stdin:
