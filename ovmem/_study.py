@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 import openvino as ov
 
-from ovmem.api import analyze, analyze_graph, build_pipeline
+from ovmem.api import SIZES, analyze, analyze_graph, build_pipeline
 from ovmem.config import RunConfig
 from ovmem.errors import UsageError
 from ovmem.ir import Graph, lift
@@ -48,10 +48,6 @@ KINDS = ("model", "llm", "vlm")
 
 VLM_OPTIONS = frozenset({"device", "target", "threads", "allocator", "shapes", "runtime", "tokenizer"})
 """What a pipeline kind takes of :func:`ovmem.analyze`'s options (as ``ovmem llm`` / ``vlm`` do)."""
-
-SIZE_OPTIONS = ("batch", "past_len", "shapes")
-""":func:`ovmem.analyze`'s keywords that size the lifted graph; the others describe the run
-(:class:`~ovmem.config.RunConfig`)."""
 
 _LABELS = {
     "weights": "weights",
@@ -136,7 +132,7 @@ class LengthStudy:
         check_options(options)
         self.kind = kind
         self.options = options
-        self.config = RunConfig.create(**{k: v for k, v in options.items() if k not in SIZE_OPTIONS})
+        self.config = RunConfig.create(**{k: v for k, v in options.items() if k not in SIZES})
         self.reuse_shapes = reuse_shapes
         self.keep_graphs = keep_graphs
         self.variable = "prompt_tokens" if kind == "vlm" else "seq_len"
@@ -176,7 +172,7 @@ class LengthStudy:
             self._source = ModelSource(model)
         self.name = name or (self._source.name if self._source else ModelSource.name_of(model))
         self._pipeline = build_pipeline(self.config)
-        self._lift_args = {k: self.options[k] for k in SIZE_OPTIONS if k in self.options}
+        self._lift_args = {k: self.options[k] for k in SIZES if k in self.options}
 
     def _init_pipeline(self, model: Any, kind: str, image: Any, vision_sequence: Any, name: str | None) -> None:
         extra = sorted(set(self.options) - VLM_OPTIONS)
@@ -271,7 +267,7 @@ def _named(report: MemoryReport, name: str) -> MemoryReport:
 
 def check_options(options: Mapping[str, Any]) -> None:
     """Reject options :func:`ovmem.analyze` does not take, with one line."""
-    known = {f.name for f in attrs.fields(RunConfig)} | set(SIZE_OPTIONS)
+    known = {f.name for f in attrs.fields(RunConfig)} | set(SIZES) - {"seq_len"}
     unknown = sorted(set(options) - known)
     if unknown:
         raise UsageError(f"unknown option(s) {', '.join(unknown)}; analyze takes {', '.join(sorted(known))}")

@@ -13,7 +13,7 @@ from ovmem.alloc import parse_allocator
 from ovmem.config import INFERENCE_PRECISIONS, RunConfig
 from ovmem.devices import get_device
 from ovmem.errors import UsageError
-from ovmem.genai import check_tokenizer, lift_genai, runtime_parts
+from ovmem.genai import lift_genai, runtime_parts
 from ovmem.ir import Graph, lift
 from ovmem.ir.lift_runtime import lift_runtime
 from ovmem.passes import Instrument, Pipeline, parse_pipeline
@@ -79,7 +79,6 @@ def analyze(
         progress: told what runs, and closed at the end (``ovmem analyze`` shows it on a terminal).
     """
     config = RunConfig.create(config, **options)
-    check_tokenizer(config.tokenizer)
     pipeline = build_pipeline(config, instruments=instruments)
     try:
         if progress is not None:

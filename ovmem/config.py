@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from ovmem.errors import UsageError
-from ovmem.genai import check_runtime
+from ovmem.genai import check_runtime, check_tokenizer
 from ovmem.target import Target, get_target
 
 __all__ = ["DEFAULT_DEVICE", "INFERENCE_PRECISIONS", "RunConfig"]
@@ -83,6 +83,7 @@ class RunConfig:
 
         get_device(self.device)
         check_runtime(self.runtime)
+        check_tokenizer(self.tokenizer)
         if self.lift_from not in ("graph", "runtime"):
             raise UsageError(f"lift must be 'graph' or 'runtime', got {self.lift_from!r}")
         if self.kv_cache_precision is not None and self.kv_cache_precision not in KV_PRECISIONS:

@@ -33,7 +33,7 @@ import attrs
 import openvino as ov
 
 from ovmem._study import ModelSource, check_options, part_labels, parts
-from ovmem.api import analyze, analyze_graph, build_pipeline
+from ovmem.api import SIZES, analyze, analyze_graph, build_pipeline
 from ovmem.config import RunConfig
 from ovmem.errors import UsageError
 from ovmem.ir.template import ShapeTemplate
@@ -60,7 +60,6 @@ CHANGES: dict[str, tuple[str, type]] = {
 }
 """``--vs`` keys: the :func:`ovmem.analyze` keyword each sets, and its type."""
 
-_LIFT_KEYS = ("seq_len", "batch", "past_len", "shapes")
 
 
 def parse_change(text: str) -> dict[str, Any]:
@@ -175,14 +174,14 @@ def whatif(
         if opts.get("lift_from", "graph") != "graph" or opts.get("runtime", "ov") == "genai":  # no shared lift
             report = analyze(model, **opts)
             return report if report.model == name else attrs.evolve(report, model=name)
-        sizes = {k: opts[k] for k in _LIFT_KEYS if k in opts}
+        sizes = {k: opts[k] for k in SIZES if k in opts}
         key = repr(sorted((k, repr(v)) for k, v in sizes.items()))
         if key in templates:
             graph = templates[key].instantiate(sizes["seq_len"])
         else:
             graph = source.lift(**sizes)
             templates[key] = ShapeTemplate(graph)  # copies what it needs before the passes annotate
-        config = RunConfig.create(**{k: v for k, v in opts.items() if k not in _LIFT_KEYS})
+        config = RunConfig.create(**{k: v for k, v in opts.items() if k not in SIZES})
         report = analyze_graph(graph, build_pipeline(config), config)
         return report if report.model == name else attrs.evolve(report, model=name)
 

@@ -39,7 +39,7 @@ from ovmem.api import analyze
 from ovmem.config import RunConfig
 from ovmem.devices import get_device
 from ovmem.errors import UsageError
-from ovmem.genai import check_tokenizer, runtime_parts
+from ovmem.genai import runtime_parts
 from ovmem.ir.core import Graph
 from ovmem.ir.lift import read_model
 from ovmem.report import NOT_VALIDATED, SCHEMA_VERSION, MemoryReport
@@ -197,7 +197,6 @@ def analyze_pipeline(
     is counted once, for every compiled sub-model's nodes.
     """
     config = RunConfig.create(config, **options)
-    check_tokenizer(config.tokenizer)
     layout = detect_layout(path)
     if prompt_tokens < 0:
         raise UsageError(f"--prompt-tokens must be >= 0, got {prompt_tokens}")
