@@ -21,7 +21,10 @@ from ovmem.progress import Progress
 from ovmem.report import MemoryReport, plan_memory
 from ovmem.target import TARGET
 
-__all__ = ["DEFAULT_ALLOCATOR", "INFERENCE_PRECISIONS", "SIZES", "analyze", "analyze_graph", "build_pipeline", "lift_model"]
+__all__ = [
+    "DEFAULT_ALLOCATOR", "INFERENCE_PRECISIONS", "SIZES", "analyze", "analyze_graph", "build_pipeline", "lift_model",
+    "run_pipeline",
+]  # fmt: skip
 
 DEFAULT_ALLOCATOR = "greedy-by-size"
 """The generic device's planner: OpenVINO's own ``ov::MemorySolver``."""
@@ -100,11 +103,10 @@ def analyze_graph(
     (:func:`ovmem.genai.runtime_parts`, kept in ``graph.meta["genai_runtime"]``)."""
     config = config or RunConfig()
     device = get_device(config.device)
-    TARGET.set(graph, config.cpu)  # the passes read it
     if progress is not None:
         shown = progress.instrument(len(pipeline.passes))
         pipeline = attrs.evolve(pipeline, instruments=(*pipeline.instruments, shown))
-    graph = pipeline(graph).graph
+    graph = run_pipeline(graph, pipeline, config)
     allocator = config.allocator
     if allocator is None:
         allocator = device.allocator(graph)
@@ -119,6 +121,13 @@ def analyze_graph(
     target = config.cpu if device.targeted else None
     return plan_memory(graph, allocator, passes=str(pipeline), device=device.name, runtime_bytes=runtime_bytes,
                        target=target)  # fmt: skip
+
+
+def run_pipeline(graph: Graph, pipeline: Pipeline, config: RunConfig) -> Graph:
+    """``pipeline`` on ``graph`` (annotated in place) for ``config``'s run: its target goes on the
+    graph first (``graph.meta["target"]``), where the passes read it."""
+    TARGET.set(graph, config.cpu)
+    return pipeline(graph).graph
 
 
 def build_pipeline(config: RunConfig | None = None, *, instruments: Sequence[Instrument] = ()) -> Pipeline:

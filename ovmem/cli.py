@@ -389,12 +389,6 @@ def _instruments(args: argparse.Namespace) -> list:
     return [PrintAfterInstrument()] if args.print_after_all else []
 
 
-def _pipeline(args: argparse.Namespace):
-    from ovmem.api import build_pipeline
-
-    return build_pipeline(_run_config(args), instruments=_instruments(args))
-
-
 def _run_analyze(args: argparse.Namespace) -> int:
     import ovmem
     from ovmem.ir.specialize import parse_shapes
@@ -431,27 +425,17 @@ def _renamed(report, name: str):
     return attrs.evolve(report, model=name)
 
 
-def _lift(args: argparse.Namespace):
-    from ovmem.api import lift_model
+def _annotated(args: argparse.Namespace):  # -> Graph
+    """The lifted graph after the passes (``dump`` and ``compare-allocators``)."""
+    from ovmem.api import build_pipeline, lift_model, run_pipeline
     from ovmem.ir.specialize import parse_shapes
 
-    return lift_model(
-        _model(_path(args)),
-        _run_config(args),
-        seq_len=args.seq_len,
-        batch=args.batch,
-        past_len=args.past_len,
+    config = _run_config(args)
+    graph = lift_model(
+        _model(_path(args)), config, seq_len=args.seq_len, batch=args.batch, past_len=args.past_len,
         shapes=parse_shapes(args.shape),
-    )
-
-
-def _annotated(args: argparse.Namespace):  # -> Graph
-    """The lifted graph, its target set, after the passes (``dump`` and ``compare-allocators``)."""
-    from ovmem.target import TARGET
-
-    graph = _lift(args)
-    TARGET.set(graph, _run_config(args).cpu)
-    return _pipeline(args)(graph).graph
+    )  # fmt: skip
+    return run_pipeline(graph, build_pipeline(config, instruments=_instruments(args)), config)
 
 
 def _run_dump(args: argparse.Namespace) -> int:
