@@ -146,6 +146,24 @@ def test_rope_kernels_and_constant_slices_are_sync_points():
     assert a.start < by_name["rot"].order and a.end == len(graph.nodes) - 1  # kept to the end
 
 
+def _reshape_by_computed_target(swap: bool) -> ov.Model:
+    """``x [B, T, 2, 8]`` reshaped by a target computed from its own shape: ``[B, T, 16]`` (``ReshapeOptimizations``
+    makes it the constant ``[0, 0, 16]``), or ``[T, B, 16]`` (dimensions moved: no constant can say it)."""
+    x = named(ops.parameter([-1, -1, 2, 8], ov.Type.f32, name="x"), "x")
+    a = named(ops.relu(x), "a")
+    dims = [ops.gather(ops.shape_of(a), ops.constant([i], ov.Type.i64), ops.constant(0)) for i in (0, 1)]
+    target = ops.concat([*(dims[::-1] if swap else dims), ops.constant([16], ov.Type.i64)], 0)
+    r = named(ops.reshape(a, target, False), "r")
+    return ov.Model([ops.result(named(ops.tanh(r), "out"))], [x])
+
+
+@pytest.mark.parametrize("swap", [False, True])
+def test_reshape_is_a_sync_point_only_if_its_target_stays_computed(swap):
+    graph = _graph(_reshape_by_computed_target(swap), "fold-weights,fold-shapes,placement,lifetime{sync_points=true}")
+    r = next(n for n in graph.nodes if n.name == "r")
+    assert sync_steps(graph) == ([r.order] if swap else [])
+
+
 def test_cpu_kv_cache_defaults_to_u8_resident_as_written():
     # no rt_info hint: u8 with f32 scale + zero point per token and head; the plugin reserves twice the
     # tokens (growth=double) but only the written ones are resident, which is what RSS counts

@@ -9,7 +9,7 @@ import pytest
 from graphs import named
 
 from ovmem.ir import lift
-from ovmem.passes import ALIAS_OF, Category, alias_root, buffers, parse_pipeline
+from ovmem.passes import ALIAS_OF, FOLDED_BY, KERNEL, Category, alias_root, buffers, parse_pipeline
 
 
 def _run(model: ov.Model, spec: str = "inplace", seq_len: int = 4):
@@ -138,18 +138,63 @@ def test_eltwise_never_writes_over_a_model_input():
     assert not ALIAS_OF.is_set(v["y"])
 
 
-def test_rope_rule_writes_the_rotation_over_its_input():
+def _rope_roots(graph):
+    return {KERNEL.get(n) for n in graph.nodes if n.outputs and FOLDED_BY.get(n.outputs[0], "") == "fuse.rope"}
+
+
+def test_llm_rope_absorbs_its_transpose_and_writes_anew():
     from ovmem.models.llama import LlamaConfig, build_llama
-    from ovmem.passes import FOLDED_BY, KERNEL
 
     model = build_llama(LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=128, num_layers=1,
                                     num_heads=4, num_kv_heads=2, head_dim=16))  # fmt: skip
-    graph, _ = _run(model, "fuse,inplace{rope=true}", seq_len=8)
-    roots = {KERNEL.get(n) for n in graph.nodes if n.outputs and FOLDED_BY.get(n.outputs[0], "") == "fuse.rope"}
-    assert len(roots) == 2  # q and k
-    for root in roots:
+    graph, _ = _run(model, "fuse,inplace", seq_len=8)
+    roots = _rope_roots(graph)
+    assert len(roots) == 2  # q and k, each with its [B, S, H, D] -> [B, H, S, D] transpose (input_trans0213)
+    assert all(not ALIAS_OF.is_set(r.outputs[0]) for r in roots)
+    graph, _ = _run(model, "fuse,inplace{rope=on}", seq_len=8)  # the what-if: every RoPE in place
+    for root in _rope_roots(graph):
         source = alias_root(root.outputs[0])
         assert source is not root.outputs[0] and source.nbytes == root.outputs[0].nbytes
-    graph, _ = _run(model, "fuse,inplace", seq_len=8)  # off by default: the CPU plugin's RoPE writes anew
-    roots = {KERNEL.get(n) for n in graph.nodes if n.outputs and FOLDED_BY.get(n.outputs[0], "") == "fuse.rope"}
-    assert all(not ALIAS_OF.is_set(r.outputs[0]) for r in roots)
+
+
+def _vit_rope(source: str = "split", second_reader: bool = False) -> ov.Model:
+    """A ViT's attention input: ``qkv [T, 3, H, D]`` permuted to ``[3, T, H, D]`` and split into q, k, v;
+    q rotated (rotate half) before any head transpose, as Qwen2.5-VL's vision blocks do."""
+    qkv = named(ops.parameter([-1, 3, 2, 8], ov.Type.f32, name="qkv"), "qkv")
+    cos, sin = (named(ops.parameter([-1, 1, 8], ov.Type.f32, name=n), n) for n in ("cos", "sin"))
+    c = lambda v: ops.constant(np.array(v, np.int64))
+    permuted = named(ops.transpose(ops.relu(qkv), c([1, 0, 2, 3])), "permuted")
+    if source == "split":
+        parts = ops.split(permuted, c(0), 3)
+        q = named(ops.squeeze(parts.output(0), c([0])), "q")
+        k = named(ops.squeeze(parts.output(1), c([0])), "k")
+    else:  # q is the rotary part of a wider tensor (a partial rotation, or slice_start/slice_stop)
+        wide = named(ops.squeeze(ops.split(permuted, c(0), 3).output(0), c([0])), "wide")
+        q = named(ops.slice(wide, c([0]), c([8]), c([1]), c([2])), "q")
+        k = named(ops.relu(wide), "k")
+    x1 = ops.slice(q, c([0]), c([4]), c([1]), c([2]))
+    x2 = ops.slice(q, c([4]), c([8]), c([1]), c([2]))
+    rotated = ops.concat([ops.negative(x2), x1], -1)
+    rope = named(ops.add(ops.multiply(q, cos), ops.multiply(rotated, sin)), "rope")
+    out = ops.add(named(ops.relu(rope), "after"), k)
+    results = [ops.result(out)] + ([ops.result(ops.tanh(q))] if second_reader else [])
+    return ov.Model(results, [qkv, cos, sin])
+
+
+@pytest.mark.parametrize(
+    ("source", "second_reader", "in_place"),
+    [
+        ("split", False, True),  # written over q's part of the permuted qkv buffer
+        ("split", True, False),  # q read again after the RoPE: the plugin copies it first
+        ("slice", False, False),  # a slice of a wider tensor: the RoPE reads it at an offset
+    ],
+)
+def test_vit_rope_writes_over_its_input_as_the_cpu_plugin_does(source, second_reader, in_place):
+    graph, v = _run(_vit_rope(source, second_reader), "fuse,inplace", seq_len=6)
+    (root,) = _rope_roots(graph)
+    assert (alias_root(root.outputs[0]) is alias_root(v["q"])) is in_place
+    if in_place:
+        assert alias_root(root.outputs[0]) is v["permuted"]
+    graph, v = _run(_vit_rope(source, second_reader), "fuse,inplace{rope=off}", seq_len=6)
+    (root,) = _rope_roots(graph)
+    assert not ALIAS_OF.is_set(root.outputs[0])

@@ -21,11 +21,15 @@ which compiles LLMs with dynamic shapes (sources in ``docs/passes.md``):
      ``TransposeToReshape`` (``src/common/transformations/src/transformations/common_optimizations/transpose_to_reshape.cpp``)
      rewrites it so before the plugin plans memory — e.g. ``[T, 1, H, D] → [T, H, 1, D]`` in the
      graph openvino.genai compiles.
-  6. ``rope`` (off): the fused rotate-half RoPE (``fuse.rope``) writes over its input. The CPU
-     plugin's ``RoPE`` node writes a new tensor (it also absorbs the transpose); switch it on to
-     model a runtime that rotates in place.
+  6. ``rope`` (``auto``): a fused rotate-half RoPE (``fuse.rope``) writes over its input ``x``, as
+     the CPU plugin's ``RoPE`` node does (``nodes/rope.cpp``, ``can_inplace``), unless it absorbed
+     the Transpose before it (``input_trans0213``) or ``x`` is a slice (``slice_start``/``slice_stop``,
+     or the rotated part of a partial rotation); nothing else may read ``x`` (else the plugin copies
+     it first, ``Graph::ResolveComplexInplaceConflicts``) and it is no model input. A ViT's ``q``/``k``
+     rotated before the head transpose are written over the ``qkv`` buffer; an LLM's RoPE absorbs
+     the transpose and writes anew. ``on`` aliases every fused RoPE with a same-size input (a what-if).
 
-Reads: ``category``, ``declared_shape``, ``kernel`` and ``folded_by`` (rule 6). Writes: ``alias_of``.
+Reads: ``category``, ``declared_shape``, ``kernel``, ``folded_by`` and ``compile_time`` (rule 6). Writes: ``alias_of``.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import attrs
 from ovmem.ir.core import Graph, Node, Value
 from ovmem.ir.lift import DECLARED_SHAPE
 from ovmem.passes.base import Pass, PassResult
-from ovmem.passes.keys import CATEGORY, FOLDED_BY, KERNEL, Category, alias
+from ovmem.passes.keys import CATEGORY, COMPILE_TIME, FOLDED_BY, KERNEL, Category, alias
 from ovmem.passes.registry import register_pass
 
 __all__ = ["ELTWISE_OPS", "VIEW_OPS", "InPlace"]
@@ -51,6 +55,7 @@ ELTWISE_OPS = frozenset({
 })  # fmt: skip
 CONCAT_OPS = frozenset({"Concat", "Concatenation"})  # the exported op, the CPU plugin's node (--lift runtime)
 _NOT_A_BUFFER = (Category.WEIGHT, Category.FOLDED)
+_SLICE_OPS = frozenset({"Slice", "StridedSlice", "Split", "VariadicSplit"})
 
 
 def _buffer(value: Value) -> bool:
@@ -102,7 +107,7 @@ class InPlace(Pass):
     split: bool = True
     eltwise: Literal["auto", "on", "off"] = "auto"
     transpose: bool = True
-    rope: bool = False
+    rope: Literal["auto", "on", "off"] = "auto"
 
     def call(self, graph: Graph) -> PassResult:
         pinned = {*graph.inputs, *(s.read.outputs[0] for s in graph.states)}
@@ -123,8 +128,8 @@ class InPlace(Pass):
                     modified |= alias(value, node.inputs[0])
             elif node.op_type in ELTWISE_OPS and self._eltwise_in_place(node, pinned):
                 modified |= alias(out, node.inputs[0])
-        if self.rope:
-            modified |= self._rope(graph)
+        if self.rope != "off":
+            modified |= self._rope(graph, pinned)
         return PassResult(graph, modified)
 
     def _concat_in_place(self, node: Node, pinned: set[Value]) -> bool:
@@ -151,8 +156,8 @@ class InPlace(Pass):
             and all(len(v.uses()) == 1 for v in node.inputs if _buffer(v))
         )
 
-    def _rope(self, graph: Graph) -> bool:
-        """Rule 6: alias each fused RoPE's output to the external input of its element type and size."""
+    def _rope(self, graph: Graph, pinned: set[Value]) -> bool:
+        """Rule 6: alias each fused RoPE's output to its input ``x`` (same element type and size)."""
         regions: dict[Node, list[Node]] = {}
         for node in graph.nodes:
             if node.outputs and FOLDED_BY.get(node.outputs[0], "") == "fuse.rope":
@@ -160,9 +165,19 @@ class InPlace(Pass):
         modified = False
         for root, inner in regions.items():
             members = {root, *inner}
+            out = root.outputs[0]
             outside = [v for n in members for v in n.inputs if v.producer not in members and _buffer(v)]
-            out = root.outputs[0]  # same bytes: the absorbed transpose only changes the view
-            same = [v for v in outside if (v.type.dtype, v.nbytes) == (out.type.dtype, out.nbytes) and v not in graph.inputs]
-            if same:
-                modified |= alias(root.outputs[0], same[0])
+            same = [v for v in outside if (v.type.dtype, v.nbytes) == (out.type.dtype, out.nbytes) and v not in pinned]
+            if same and (self.rope == "on" or self._plugin_rope_in_place(members, same[0])):
+                modified |= alias(out, same[0])
         return modified
+
+    @staticmethod
+    def _plugin_rope_in_place(members: set[Node], x: Value) -> bool:
+        """``RoPE::initSupportedPrimitiveDescriptors``: no absorbed transpose, no slice of a wider tensor,
+        and ``x`` read by nothing else."""
+        if any(n.op_type == "Transpose" for n in members):
+            return False
+        if x.producer is not None and x.producer.op_type in _SLICE_OPS:
+            return False  # absorbed as slice_start/slice_stop, or a partial rotation (RoPEFusionIOSlicing)
+        return all(u.node in members for u in x.uses() if not COMPILE_TIME.get(u.node, False))
