@@ -71,6 +71,7 @@ _TARGET = (_nullable(_object("the CPU the analysis is for (`--target`)", {
     "isa": (_enum("avx2", "avx2_vnni", "avx2_vnni_2", "avx512", "avx512_bf16", "amx", "amx_fp16"), "its ISA level"),
     "threads": (_INT, "inference threads there"),
     "inference_precision": (_STR, "the plugin's default activation type there"),
+    "core_cache_bytes": (_INT, "L1d + L2 per core there: where kernels switch blocking (the Snippets MHA repacking)"),
     "note": (_STR, "how it was found (host: detected, or the fallback and why) or the family"),
 })), "CPU only; null for devices whose rules read no target")
 _EMULATED = (_nullable(_STR), "the ISA level the run emulated (`--emulate-target`, oneDNN capped; not a real CPU of "

@@ -3,16 +3,18 @@
 Every rule of the CPU device that depends on the machine reads the :class:`Target` the analysis
 is for (``graph.meta["target"]``, :data:`TARGET`), never the host directly: the default inference
 precision, the ISA-gated ``LLMMLP`` fusion, the AMX FullyConnected accumulator, the kernels'
-per-thread scratch and the plugin's per-thread runtime memory.
+per-thread scratch (and, through the core's L1d + L2, how the Snippets MHA repacks its inputs) and
+the plugin's per-thread runtime memory.
 
 A target is an **ISA level** (:data:`ISAS`, ``--target amx``) and a number of inference threads;
-a **preset** (:data:`PRESETS`, ``--target sapphire-rapids``) names a CPU family's ISA level and a
-typical core count; ``host`` (the default) is detected through OpenVINO itself (:func:`detect_host`),
-so it works wherever OpenVINO runs (no ``/proc``, no CPUID of our own): the plugin's default
-inference precision and threads are read off a compiled one-op model, and the ISA off the kernel
-oneDNN picks for a bf16 FullyConnected (``brgemm_avx512_amx_bf16`` means AMX, ``brgemm_avx512_bf16``
-AVX512-BF16, ``jit_gemm_bf16`` AVX-512 without BF16; none, AVX2). Where that fails, the target falls
-back to :data:`FALLBACK_ISA` and the analysis says so.
+a **preset** (:data:`PRESETS`, ``--target sapphire-rapids``) names a CPU family's ISA level, a
+typical core count and its per-core caches; ``host`` (the default) is detected through OpenVINO
+itself (:func:`detect_host`), so it works wherever OpenVINO runs (no ``/proc``, no CPUID of our
+own): the plugin's default inference precision and threads are read off a compiled one-op model,
+and the ISA off the kernel oneDNN picks for a bf16 FullyConnected (``brgemm_avx512_amx_bf16`` means
+AMX, ``brgemm_avx512_bf16`` AVX512-BF16, ``jit_gemm_bf16`` AVX-512 without BF16; none, AVX2). Where
+that fails, the target falls back to :data:`FALLBACK_ISA` and the analysis says so. The core's
+caches come from Linux's ``/sys`` description where there is one, else the ISA level's typical part.
 
 Sources for what each level changes are in ``docs/cpu-plugin-notes.md`` (section "Targets").
 """
@@ -50,20 +52,28 @@ class Isa:
     amx_fp16: bool = False
     """AMX with FP16: ``LLMMLP`` also in f16 inference."""
     summary: str = ""
+    cache_kib: int = 0
+    """L1d + L2 per core of the level's typical part (KiB): where the plugin's kernels switch blocking
+    (:attr:`Target.cache_bytes`); a preset or the host's own caches take precedence."""
 
 
 ISAS: dict[str, Isa] = {
     isa.name: isa
     for isa in (
-        Isa("avx2", "AVX2", "f32", summary="AVX2 + FMA (Haswell to Comet Lake, AMD Zen 2/3)"),
-        Isa("avx2_vnni", "AVX2_VNNI", "f32", summary="AVX2 with AVX-VNNI (Alder/Raptor Lake, Meteor Lake)"),
+        Isa("avx2", "AVX2", "f32", summary="AVX2 + FMA (Haswell to Comet Lake, AMD Zen 2/3)", cache_kib=32 + 512),
+        Isa("avx2_vnni", "AVX2_VNNI", "f32", summary="AVX2 with AVX-VNNI (Alder/Raptor Lake, Meteor Lake)",
+            cache_kib=48 + 1280),
         Isa("avx2_vnni_2", "AVX2_VNNI_2", "f32",
-            summary="AVX2 with AVX-VNNI-INT8 and AVX-NE-CONVERT (Lunar Lake, Arrow Lake, Sierra Forest)"),
-        Isa("avx512", "AVX512_CORE", "f32", summary="AVX-512 without BF16 (Skylake-SP, Cascade Lake, Ice Lake)"),
-        Isa("avx512_bf16", "AVX512_CORE_BF16", "bf16", summary="AVX-512 with AVX512-BF16 (Cooper Lake, AMD Zen 4/5)"),
-        Isa("amx", "AVX512_CORE_AMX", "bf16", amx_bf16=True, summary="AMX-BF16 (Sapphire Rapids, Emerald Rapids)"),
+            summary="AVX2 with AVX-VNNI-INT8 and AVX-NE-CONVERT (Lunar Lake, Arrow Lake, Sierra Forest)",
+            cache_kib=48 + 2560),
+        Isa("avx512", "AVX512_CORE", "f32", summary="AVX-512 without BF16 (Skylake-SP, Cascade Lake, Ice Lake)",
+            cache_kib=32 + 1024),
+        Isa("avx512_bf16", "AVX512_CORE_BF16", "bf16", summary="AVX-512 with AVX512-BF16 (Cooper Lake, AMD Zen 4/5)",
+            cache_kib=32 + 1024),
+        Isa("amx", "AVX512_CORE_AMX", "bf16", amx_bf16=True, summary="AMX-BF16 (Sapphire Rapids, Emerald Rapids)",
+            cache_kib=48 + 2048),
         Isa("amx_fp16", "AVX512_CORE_AMX_FP16", "bf16", amx_bf16=True, amx_fp16=True,
-            summary="AMX-BF16 and AMX-FP16 (Granite Rapids)"),
+            summary="AMX-BF16 and AMX-FP16 (Granite Rapids)", cache_kib=48 + 2048),
     )
 }  # fmt: skip
 """The ISA levels ``--target`` takes, weakest first."""
@@ -82,7 +92,9 @@ class Preset:
     threads: int
     family: str
     source: str
-    """Where the family's ISA is documented."""
+    """Where the family's ISA (and caches) are documented."""
+    cache_kib: int = 0
+    """L1d + L2 per core (KiB; 0: the ISA level's typical value)."""
 
 
 PRESETS: dict[str, Preset] = {
@@ -91,16 +103,19 @@ PRESETS: dict[str, Preset] = {
         Preset("alder-lake", "avx2_vnni", 6, "Intel Core 12th-14th gen (Alder/Raptor Lake), e.g. Core i7-12700H: 6 P-cores",
                "Intel ARK, Core i7-12700H: AVX2 (AVX-512 is fused off on the hybrid parts); Wikipedia, 'AVX-512'"),
         Preset("meteor-lake", "avx2_vnni", 6, "Intel Core Ultra series 1 (Meteor Lake), e.g. Core Ultra 7 155H: 6 P-cores",
-               "Intel ARK, Core Ultra 7 155H: AVX2, AVX-VNNI"),
+               "Intel ARK, Core Ultra 7 155H: AVX2, AVX-VNNI; Redwood Cove P-core: 48 KiB L1d, 2 MiB L2",
+               cache_kib=48 + 2048),
         Preset("lunar-lake", "avx2_vnni_2", 4, "Intel Core Ultra 200V (Lunar Lake): 4 P-cores",
                "Intel Architecture Instruction Set Extensions Programming Reference: AVX-VNNI-INT8 and "
                "AVX-NE-CONVERT from Lunar Lake, Arrow Lake and Sierra Forest"),
         Preset("arrow-lake", "avx2_vnni_2", 8, "Intel Core Ultra 200S (Arrow Lake), e.g. Core Ultra 9 285K: 8 P-cores",
-               "Intel Architecture Instruction Set Extensions Programming Reference (as lunar-lake)"),
+               "Intel Architecture Instruction Set Extensions Programming Reference (as lunar-lake); "
+               "Lion Cove P-core: 48 KiB L1d, 3 MiB L2", cache_kib=48 + 3072),
         Preset("cascade-lake", "avx512", 16, "Intel Xeon Scalable 1st/2nd gen (Skylake-SP, Cascade Lake), 16 cores",
                "Intel ARK, Xeon Gold 6248: AVX-512 (VNNI from Cascade Lake), no BF16"),
         Preset("ice-lake-sp", "avx512", 16, "Intel Xeon Scalable 3rd gen (Ice Lake-SP), 16 cores",
-               "Intel ARK, Xeon Gold 6338: AVX-512 with VNNI, no BF16"),
+               "Intel ARK, Xeon Gold 6338: AVX-512 with VNNI, no BF16; Sunny Cove: 48 KiB L1d, 1.25 MiB L2",
+               cache_kib=48 + 1280),
         Preset("cooper-lake", "avx512_bf16", 16, "Intel Xeon Scalable 3rd gen (Cooper Lake), 16 cores",
                "Intel ARK, Xeon Platinum 8380H: Intel DL Boost with BF16 (AVX512-BF16)"),
         Preset("sapphire-rapids", "amx", 16, "Intel Xeon Scalable 4th/5th gen (Sapphire/Emerald Rapids), 16 cores",
@@ -108,13 +123,15 @@ PRESETS: dict[str, Preset] = {
         Preset("granite-rapids", "amx_fp16", 32, "Intel Xeon 6 P-core (Granite Rapids), 32 cores",
                "Intel Architecture Instruction Set Extensions Programming Reference: AMX-FP16 from Granite Rapids"),
         Preset("sierra-forest", "avx2_vnni_2", 32, "Intel Xeon 6 E-core (Sierra Forest), 32 cores",
-               "Intel Architecture Instruction Set Extensions Programming Reference (as lunar-lake); no AVX-512"),
+               "Intel Architecture Instruction Set Extensions Programming Reference (as lunar-lake); no AVX-512; "
+               "Crestmont E-cores: 32 KiB L1d, 4 MiB L2 per 4-core module", cache_kib=32 + 1024),
         Preset("zen3", "avx2", 8, "AMD Ryzen 5000 / EPYC 7003 (Zen 3), 8 cores",
                "AMD product pages: AVX2, no AVX-512; Wikipedia, 'AVX-512' (first AMD support: Zen 4)"),
         Preset("zen4", "avx512_bf16", 8, "AMD Ryzen 7000 / EPYC 9004 (Zen 4), 8 cores",
                "Wikipedia, 'AVX-512', CPUs with AVX-512: Zen 4 has AVX512-BF16 and VNNI (no FP16, no AMX)"),
         Preset("zen5", "avx512_bf16", 8, "AMD Ryzen 9000 / EPYC 9005 (Zen 5), 8 cores",
-               "Wikipedia, 'AVX-512': Zen 5 as Zen 4 (AVX512-BF16, VNNI; no AMX)"),
+               "Wikipedia, 'AVX-512': Zen 5 as Zen 4 (AVX512-BF16, VNNI; no AMX); Zen 5: 48 KiB L1d, 1 MiB L2",
+               cache_kib=48 + 1024),
     )
 }  # fmt: skip
 """``--target`` CPU families: documented aliases of an ISA level plus a core count (``--threads``
@@ -136,6 +153,14 @@ class Target:
     """The plugin's default inference precision there."""
     note: str = ""
     """How the target was found (``host``: detected, or the fallback and why)."""
+    cache_bytes: int = 0
+    """L1d + L2 per core, as oneDNN's ``get_cache_size(1, true) + get_cache_size(2, true)`` reads it there
+    (0: the ISA level's typical part, :attr:`Isa.cache_kib`)."""
+
+    @property
+    def core_cache(self) -> int:
+        """L1d + L2 per core in bytes: the size the plugin's kernels compare their working set with."""
+        return self.cache_bytes or self.isa.cache_kib * 1024
 
     @property
     def label(self) -> str:
@@ -155,7 +180,7 @@ class Target:
 
     def to_dict(self) -> dict[str, object]:
         return {"name": self.name, "isa": self.isa.name, "threads": self.threads, "inference_precision": self.precision,
-                "note": self.note}  # fmt: skip
+                "core_cache_bytes": self.core_cache, "note": self.note}  # fmt: skip
 
 
 TARGET: MetaKey[Target] = MetaKey("target", Target, "Graph: the CPU the analysis is for (ovmem.target.Target).")
@@ -179,12 +204,13 @@ def get_target(name: str = "host") -> Target:
         return detect_host()
     if key in ISAS:
         isa = ISAS[key]
-        return Target(key, isa, detect_host().threads, isa.precision)  # the ISA named, the cores this host has
+        host = detect_host()  # the ISA named, on the cores (and caches) this host has
+        return Target(key, isa, host.threads, isa.precision, cache_bytes=host.cache_bytes)
     preset = PRESETS.get(key.replace("_", "-"))
     if preset is None:
         raise UsageError(f"unknown target {name!r}; available: {', '.join(available_targets())}")
     isa = ISAS[preset.isa]
-    return Target(preset.name, isa, preset.threads, isa.precision, note=preset.family)
+    return Target(preset.name, isa, preset.threads, isa.precision, note=preset.family, cache_bytes=preset.cache_kib * 1024)
 
 
 def emulated_isa(name: str) -> str | None:
@@ -209,7 +235,37 @@ def detect_host() -> Target:
         logger.warning(note)
         return Target("host", isa, os.cpu_count() or 1, isa.precision, note=note)
     name = next((level for marker, level in _ISA_BY_KERNEL if any(marker in k for k in kernels)), FALLBACK_ISA)
-    return Target("host", ISAS[name], threads, precision, note="detected through OpenVINO's CPU plugin")
+    return Target("host", ISAS[name], threads, precision, note="detected through OpenVINO's CPU plugin",
+                  cache_bytes=_host_core_cache())
+
+
+def _host_core_cache(cpu: str = "/sys/devices/system/cpu/cpu0") -> int:
+    """L1d + L2 per core from Linux's description of ``cpu``'s caches (a cache shared by several cores
+    divided among them, as oneDNN counts it); 0 where there is none (then the ISA level's typical part)."""
+
+    def read(*path: str) -> str:
+        with open(os.path.join(cpu, *path)) as f:
+            return f.read().strip()
+
+    total = 0
+    try:
+        threads_per_core = _cores_in(read("topology", "thread_siblings_list"))
+        for index in sorted(i for i in os.listdir(os.path.join(cpu, "cache")) if i.startswith("index")):
+            if (int(read("cache", index, "level")), read("cache", index, "type")) in ((1, "Data"), (2, "Unified")):
+                cores = max(1, _cores_in(read("cache", index, "shared_cpu_list")) // threads_per_core)
+                total += int(read("cache", index, "size").rstrip("K")) * 1024 // cores
+    except (OSError, ValueError):
+        return 0
+    return total
+
+
+def _cores_in(cpu_list: str) -> int:
+    """How many CPUs a Linux list such as ``0-3,8`` names."""
+    count = 0
+    for part in cpu_list.split(","):
+        low, _, high = part.partition("-")
+        count += int(high or low) - int(low) + 1
+    return count
 
 
 @functools.cache

@@ -100,3 +100,45 @@ def test_cli_threads(capsys):
     four = json.loads(capsys.readouterr().out)
     # the attention weights are per thread: 3 more threads * 32 rows * 64 keys * 4 bytes
     assert four["scratch"]["sdpa"] - one["scratch"]["sdpa"] == 3 * 32 * 64 * 4
+
+
+def _attention(heads: int = 16, head_size: int = 80) -> ov.Model:
+    """A vision encoder's attention: 3-D q, k, v ``[H, N, D]`` and an additive mask, no states."""
+    q, k, v = (ops.parameter([heads, -1, head_size], ov.Type.f32, name=n) for n in "qkv")
+    mask = ops.parameter([1, -1, -1], ov.Type.f32, name="mask")
+    sdpa = ops.scaled_dot_product_attention(q, k, v, mask, causal=False)
+    return ov.Model([ops.relu(sdpa)], [q, k, v, mask])
+
+
+def test_stateless_attention_is_a_snippets_mha_by_hand():
+    # f32, N = 2048 keys, H = 16, D = 80, 2 threads: per thread 2 * 32 * 2048 * 4 (scores, softmax) = 524288;
+    # K^T repacked 80 * rnd(2048, 64) * 4 = 655360, V 2048 * rnd(80, 64) * 4 = 1048576; a head's sources and
+    # copies (3014656 B) exceed this host-sized core's L1d + L2 (48 KiB + 2 MiB): every head repacked at once.
+    # Traced on Qwen2.5-VL's vision merger at 2048 patches: 28,311,552 B (research/snippets-scratch).
+    f32 = "cpu-runtime{precision=f32},cpu-scratch{threads=2}"
+    scratch = _scratch(_attention(), f32, seq_len=2048, target="sapphire-rapids")
+    assert scratch["mha"] == 2 * 524288 + 16 * (655360 + 1048576) == 28_311_552
+    assert "sdpa" not in scratch  # no states: the plugin decomposes the SDPA, its own kernel never runs
+    # a core with a larger cache repacks one head per thread instead
+    assert _scratch(_attention(), f32, seq_len=2048, target="arrow-lake")["mha"] == 2 * 524288 + 2 * (655360 + 1048576)
+    # bf16 on AMX, 3552 keys: per thread 32 * 3552 * (4 + 2) + 32 * 80 * 4 + 32768 = 724992; K^T 80 * 3552 * 2 =
+    # 568320, V 3552 * rnd(80, 32) * 2 = 681984 (traced on the merger: 21,487,360 B, 0.15 % more)
+    bf16 = "cpu-runtime{precision=bf16},cpu-scratch{threads=2}"
+    assert _scratch(_attention(), bf16, seq_len=3552, target="sapphire-rapids")["mha"] == 2 * 724992 + 16 * (568320 + 681984)
+
+
+def test_mha_and_fc_requests_share_one_scratchpad():
+    # a wide bf16 FullyConnected (64 x 4096 accumulated in f32: 1 MiB) next to a small attention (64 keys, bf16:
+    # 2 * (32 * 64 * 6 + 32 * 80 * 4 + 32768) + 2 * (80 * 64 * 2 + 64 * 96 * 2), one head per thread)
+    x = ops.parameter([1, -1, 4096], ov.Type.f32, name="x")
+    fc = ops.matmul(x, ops.convert(ops.constant(np.zeros((4096, 4096), np.float16)), ov.Type.f32), False, True)
+    attention = _attention()
+    model = ov.Model([attention.get_results()[0].input_value(0), ops.relu(fc).output(0)], [*attention.get_parameters(), x])
+    spec = "cpu-runtime{precision=bf16},cpu-scratch{threads=2%s}"
+    alone = _scratch(model, spec % ",fc=false", seq_len=64)["mha"]
+    assert alone == 2 * (32 * 64 * 6 + 32 * 80 * 4 + 32768) + 2 * (80 * 64 * 2 + 64 * 96 * 2)
+    both = _scratch(model, spec % "", seq_len=64)
+    assert both["fc"] == 64 * 4096 * 4 and both["mha"] == 0  # the buffer grows to the larger request only
+    # an LLM keeps its SDPA (it has states): rule 2, no MHA Subgraph
+    llm = _scratch(build_llama(GQA), "cpu-runtime{precision=bf16},cpu-scratch{threads=2}", seq_len=8)
+    assert llm["sdpa"] > 0 and "mha" not in llm

@@ -216,3 +216,32 @@ def test_emulation_cannot_add_instructions(monkeypatch):
     _, props, _ = emulation("avx2", {"INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": "bf16"})
     assert props == {"INFERENCE_PRECISION_HINT": "bf16", "INFERENCE_NUM_THREADS": 1}  # the user's properties win
     assert emulation(None, {"A": 1}) == ({}, {"A": 1}, None)
+
+
+def _fake_cpu(root, caches: list[tuple[int, str, str, str]], siblings: str = "0,4"):
+    (root / "topology").mkdir(parents=True)
+    (root / "topology" / "thread_siblings_list").write_text(siblings + "\n")
+    for i, (level, kind, size, shared) in enumerate(caches):
+        index = root / "cache" / f"index{i}"
+        index.mkdir(parents=True)
+        for name, text in (("level", str(level)), ("type", kind), ("size", size), ("shared_cpu_list", shared)):
+            (index / name).write_text(text + "\n")
+    (root / "cache" / "uevent").write_text("")
+    return str(root)
+
+
+def test_host_core_cache_is_l1d_plus_l2_per_core(tmp_path):
+    # a core with 2 hyperthreads (0 and 4): 48 KiB L1d and a 2 MiB L2 of its own; L1i and L3 do not count
+    own = _fake_cpu(tmp_path / "a", [(1, "Data", "48K", "0,4"), (1, "Instruction", "32K", "0,4"),
+                                     (2, "Unified", "2048K", "0,4"), (3, "Unified", "30720K", "0-7")])  # fmt: skip
+    assert target_module._host_core_cache(own) == (48 + 2048) * 1024
+    # E-cores: 4 single-threaded cores share a 4 MiB L2 -> 1 MiB each
+    shared = _fake_cpu(tmp_path / "b", [(1, "Data", "32K", "0"), (2, "Unified", "4096K", "0-3")], siblings="0")
+    assert target_module._host_core_cache(shared) == (32 + 1024) * 1024
+    assert target_module._host_core_cache(str(tmp_path / "none")) == 0  # no description: the ISA's typical part
+
+
+def test_core_cache_follows_the_target():
+    assert get_target("ice-lake-sp").core_cache == (48 + 1280) * 1024  # the family's documented caches
+    assert get_target("cascade-lake").core_cache == ISAS["avx512"].cache_kib * 1024  # the level's typical part
+    assert get_target("avx512").core_cache == get_target("host").core_cache  # an ISA level runs on this host's cores

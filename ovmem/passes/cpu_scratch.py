@@ -14,7 +14,9 @@ the pages they touch (``docs/cpu-plugin-notes.md`` section 10):
      bf16/f16 inference, with more than one thread, and for wide outputs (N ≥ 3072: narrower ones
      take a loop order that touches a per-thread block only). The buffer is the largest such FC's:
      for a decoder with hidden size above 2048 that is the LM head, ``T × vocab × 4``.
-  2. ``sdpa``: the ``ScaledDotProductAttention`` prefill kernel (``MHAKernel<KT_ONEDNN>`` in
+  2. ``sdpa``: in a model with states (the plugin decomposes every SDPA of a model without
+     variables, ``ScaledDotProductAttentionDecomposition``'s callback in ``transformation_pipeline.cpp``;
+     rule 4), the ``ScaledDotProductAttention`` prefill kernel (``MHAKernel<KT_ONEDNN>`` in
      ``src/plugins/intel_cpu/src/nodes/scaled_attn.cpp``; all layers share one executor, cached by
      precision) keeps K and V packed for brgemm (``B·Hk·L·(S + Sv)`` elements in the inference
      precision), an f32 copy of its output in bf16/f16 mode (``B·Tq·H·Sv·4``), and per-thread
@@ -30,6 +32,21 @@ the pages they touch (``docs/cpu-plugin-notes.md`` section 10):
      head size (the node's ``num_k_heads``/``k_head_size``/``v_head_size`` attributes).
      ``pa_nodes`` says how many nodes' buffers are resident together: ``all`` (one per attention
      layer) or ``one`` (the largest).
+
+  4. ``mha``: an SDPA of a model without states becomes MatMul/Softmax/MatMul, which the Snippets
+     tokenizer makes one MHA ``Subgraph`` (AVX2 in f32, AVX-512 in f32/bf16, AMX-FP16 in f16:
+     ``Transformations::MainSnippets``). Its executor takes one request from the graph's scratchpad
+     (``SubgraphExecutor``, ``src/plugins/intel_cpu/src/nodes/executors/x64/subgraph.cpp``): per
+     thread ``m_blk`` = 32 query rows of scores and softmax (f32: ``2·32·L·4``; bf16: ``32·L·(4 + 2)``,
+     ``32·Dv·4`` and the AMX workspace ``BrgemmCPU::SCRATCH_BYTE_SIZE``), plus K^T and V repacked for
+     brgemm (``compute_buffer_b_allocation_shape``: f32 ``rnd(D,16)·rnd(L,64)`` and ``rnd(L,16)·rnd(Dv,64)``,
+     bf16 ``rnd(D,2)·rnd(L,32)`` and ``rnd(L,2)·rnd(Dv,32)`` elements) — one head per thread while a head's
+     source and repacked copies fit the core's L1d + L2 (:attr:`ovmem.target.Target.core_cache`), else
+     every head at once (``BrgemmExternalRepackingAdjuster::run``). Threads: ``min(threads, B·H)``, the
+     query rows split when B·H is smaller. The scratchpad is rule 1's, grown to the larger request:
+     ``mha`` is what it adds beyond ``fc``. Traced on Qwen2.5-VL's vision merger and synthetic SDPAs,
+     f32 under the AVX-512 cap and bf16 on AMX (``research/snippets-scratch``); the AVX2 blocking was
+     not traced (AVX-512's is used).
 
 ``threads`` (0: the target's, :mod:`ovmem.target`: the plugin's ``INFERENCE_NUM_THREADS`` there) is
 the number of inference threads.
@@ -64,6 +81,10 @@ WIDE_N = 3072
 """Outputs at least this wide accumulate their whole output in the scratchpad (the narrowest seen to)."""
 SDPA_BLOCK = 32
 """Query rows per thread block of the prefill kernel's attention weights."""
+MHA_M_BLOCK = 32
+"""Query rows per thread block of the Snippets MHA (``BrgemmCPUBlocking``'s default ``m_blk``)."""
+AMX_WORKSPACE = 32 * 1024
+"""``BrgemmCPU::SCRATCH_BYTE_SIZE``: the AMX tile workspace of each bf16 brgemm call."""
 
 
 def _fc_scratch(node: Node, precision: str, threads: int, target: Target) -> int:
@@ -101,6 +122,31 @@ def _sdpa_scratch(node: Node, precision: str, threads: int, queries: int, keys: 
     return packed + staging + threads * SDPA_BLOCK * keys * 4
 
 
+def _round_up(x: int, block: int) -> int:
+    return -(-x // block) * block
+
+
+def _mha_scratch(node: Node, precision: str, threads: int, core_cache: int) -> int:
+    """Rule 4: the Snippets MHA ``Subgraph``'s request for one SDPA ``[..., H, Lq, D]`` (3-D or 4-D)."""
+    q, k, v = (value.type.shape for value in node.inputs[:3])
+    if len(q) not in (3, 4) or len(k) != len(q) or len(v) != len(q):
+        return 0
+    heads = math.prod(q[:-2])  # batch × heads: the Subgraph's parallel work
+    keys, d, dv = k[-2], q[-1], v[-1]
+    if precision == "f32":
+        element, k_block, n_block = 4, 16, 64
+        per_thread = 2 * MHA_M_BLOCK * keys * 4  # MatMul0 output and Softmax output, f32
+    else:
+        element, k_block, n_block = 2, 2, 32
+        per_thread = MHA_M_BLOCK * keys * (4 + 2) + MHA_M_BLOCK * dv * 4 + AMX_WORKSPACE
+    kt = _round_up(d, k_block) * _round_up(keys, n_block) * element
+    vr = _round_up(keys, k_block) * _round_up(dv, n_block) * element
+    working = d * keys * element + kt + keys * dv * element + vr  # one head's sources and repacked copies
+    # min(threads, B·H) threads, the query rows split among them when there are fewer heads than threads
+    repacked = (heads if working >= core_cache else threads) * (kt + vr)
+    return threads * per_thread + repacked
+
+
 @register_pass
 @attrs.frozen
 class CpuScratch(Pass):
@@ -117,6 +163,8 @@ class CpuScratch(Pass):
     """Rule 3: the PagedAttention kernel's buffers."""
     pa_nodes: Literal["all", "one"] = "one"
     """Rule 3: every PagedAttention node's buffers resident together, or only the largest."""
+    mha: bool = True
+    """Rule 4: the Snippets MHA Subgraph's scratchpad request (an SDPA in a model without states)."""
 
     def __attrs_post_init__(self) -> None:
         if self.threads < 0:
@@ -135,14 +183,17 @@ class CpuScratch(Pass):
         scratch = {}
         if self.fc:
             scratch["fc"] = max((_fc_scratch(n, precision, threads, target) for n in graph.nodes), default=0)
-        if self.sdpa:
-            sdpa = [n for n in graph.nodes if n.op_type == "ScaledDotProductAttention" and len(n.inputs) >= 3]
+        sdpa = [n for n in graph.nodes if n.op_type == "ScaledDotProductAttention" and len(n.inputs) >= 3]
+        if self.sdpa and graph.states:
             caches = [s.type.shape[1] for s in graph.states if len(s.type.shape) == 4]
             kv_heads = min(caches) if caches else None
             scratch["sdpa"] = max((_sdpa_scratch(n, precision, threads, queries, keys, kv_heads) for n in sdpa), default=0)
         if self.pa:
             pa = [_pa_scratch(n, threads, past + seq) for n in graph.nodes if n.op_type == "PagedAttentionExtension"]
             scratch["pa"] = sum(pa) if self.pa_nodes == "all" else max(pa, default=0)
+        if self.mha and not graph.states:
+            mha = max((_mha_scratch(n, precision, threads, target.core_cache) for n in sdpa), default=0)
+            scratch["mha"] = max(0, mha - scratch.get("fc", 0))  # the same scratchpad as rule 1's
         modified = SCRATCH.get(graph, None) != scratch
         SCRATCH.set(graph, scratch)
         return PassResult(graph, modified)
