@@ -24,7 +24,7 @@ from ovmem.ir.meta import MetaKey
 from ovmem.ir.specialize import STATE_READ_PREFIX, STATE_WRITE_PREFIX, Specialization, specialize
 from ovmem.ir.types import DYNAMIC, TensorType
 
-__all__ = ["CONSTANT_STORAGE", "DECLARED_SHAPE", "SMALL_CONSTANT_ELEMENTS", "lift", "read_model", "resolve_model_path"]
+__all__ = ["CONSTANT_STORAGE", "DECLARED_CONSTANT_INPUTS", "DECLARED_SHAPE", "SMALL_CONSTANT_ELEMENTS", "lift", "read_model", "resolve_model_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,13 @@ DECLARED_SHAPE: MetaKey[tuple] = MetaKey(
     tuple,
     "The value's shape as the model declares it, before specialisation (-1 where dynamic): the runtime "
     "compiles the model as declared, and some of its rules (in-place Concat, say) look at that.",
+)
+DECLARED_CONSTANT_INPUTS: MetaKey[tuple] = MetaKey(
+    "declared_constant_inputs",
+    tuple,
+    "The node's input ports a Constant fed in the model as declared but no longer does after "
+    "specialisation: ``Model.reshape`` turns a Reshape's constant special-zero target before a MatMul into "
+    "shape arithmetic, which the runtime, compiling the model as declared, never sees.",
 )
 CONSTANT_STORAGE: MetaKey[tuple] = MetaKey(
     "constant_storage",
@@ -178,6 +185,11 @@ def lift(
         source = resolve_model_path(model_or_path)
         model = read_model(source, core)
     declared = _declared_shapes(model)
+    constant_inputs = {
+        op.get_instance_id(): ports
+        for op in model.get_ordered_ops()
+        if (ports := tuple(i for i, v in enumerate(op.input_values()) if v.get_node().get_type_name() == "Constant"))
+    }
     dynamic_model = any(p.get_output_partial_shape(0).is_dynamic for p in model.get_parameters())
     ir_ops = len(model.get_ops())  # as read, before specialisation: what read_model and the plugin keep per op
     state_info = specialize(model, spec)
@@ -228,6 +240,12 @@ def lift(
         )
         if op_type == "Constant" and (storage := _storage(op)) is not None:
             CONSTANT_STORAGE.set(node.outputs[0], storage)
+        replaced = tuple(
+            port for port in constant_inputs.get(op.get_instance_id(), ())
+            if op.input_value(port).get_node().get_type_name() != "Constant"
+        )  # fmt: skip
+        if replaced:
+            DECLARED_CONSTANT_INPUTS.set(node, replaced)
         for o, value in zip(outputs, node.outputs):
             values[(op.get_instance_id(), o.get_index())] = value
             if (op.get_instance_id(), o.get_index()) in declared:

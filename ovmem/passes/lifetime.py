@@ -36,8 +36,8 @@ from collections.abc import Iterator
 
 import attrs
 
-from ovmem.ir.core import Graph, Node, Value
-from ovmem.ir.lift import DECLARED_SHAPE
+from ovmem.ir.core import Graph, Value
+from ovmem.ir.lift import DECLARED_CONSTANT_INPUTS, DECLARED_SHAPE
 from ovmem.ir.meta import MetaKey
 from ovmem.ir.types import DYNAMIC
 from ovmem.passes.base import Pass, PassPreconditionError, PassResult
@@ -119,9 +119,9 @@ def sync_steps(graph: Graph) -> list[int]:
       12 x3, 8) and f32 (800 MiB), and stay equal for Qwen2-0.5B and Llama-3.2-1B, which have no
       such Slice (``research/cpu-planner-trace``).
 
-    A node computed inside another node's kernel (``kernel``) or at compile time is no sync point, nor
-    is a ``Reshape`` whose computed target the plugin's ``ReshapeOptimizations`` replaces by a constant
-    (:func:`_constant_reshape_pattern`).
+    A node computed inside another node's kernel (``kernel``) or at compile time is no sync point. A
+    shape input counts as computed only if it was in the model as declared (``declared_constant_inputs``):
+    ``Model.reshape`` turns a constant special-zero target such as ``[0, 1280]`` into shape arithmetic.
     """
     from ovmem.passes.fuse import fused_kernels  # fuse imports nothing of this module
 
@@ -137,35 +137,12 @@ def sync_steps(graph: Graph) -> list[int]:
             continue
         if node.op_type == "RoPE" or node in rope_roots or node.op_type in SYNC_ALWAYS_OPS:
             steps.append(node.order)
-        elif node.op_type in SYNC_OPS and not (node.op_type == "Reshape" and _constant_reshape_pattern(node)):
-            shape_inputs = node.inputs[1:]
+        elif node.op_type in SYNC_OPS:
+            declared_constant = DECLARED_CONSTANT_INPUTS.get(node, ())
+            shape_inputs = [v for port, v in enumerate(node.inputs) if port and port not in declared_constant]
             if any(v.producer is not None and v.producer.op_type != "Constant" for v in shape_inputs):
                 steps.append(node.order)
     return steps
-
-
-def _constant_reshape_pattern(node: Node) -> bool:
-    """Whether ``ov::pass::ReshapeOptimizations`` (``src/common/transformations/src/transformations/
-    symbolic_transformations/reshape_optimizations.cpp``, run by the CPU plugin's symbolic optimizations)
-    gives this ``Reshape`` a constant target: each output dimension is static, or copied from the input
-    dimension at the same index (``0``), and at most one is left ``-1`` (none if a static dimension is 0).
-
-    OpenVINO compares dimension symbols; ovmem has none, so a dynamic output dimension counts as copied
-    when the input dimension at that index is dynamic too and of the same size in this run."""
-    declared_in, declared_out = DECLARED_SHAPE.get(node.inputs[0], None), DECLARED_SHAPE.get(node.outputs[0], None)
-    if declared_in is None or declared_out is None:
-        return False
-    size_in, size_out = node.inputs[0].type.shape, node.outputs[0].type.shape
-    unknown = zeros = 0
-    for i, dim in enumerate(declared_out):
-        if dim != DYNAMIC:
-            zeros += dim == 0
-        elif i >= len(declared_in):
-            unknown += len(declared_out) - i  # the pass stops here: the rest stay -1
-            break
-        elif not (declared_in[i] == DYNAMIC and size_in[i] == size_out[i]):
-            unknown += 1
-    return unknown == 0 or (unknown == 1 and zeros == 0)
 
 
 def _extend_to_sync(lifetime: Lifetime, syncs: list[int], last: int) -> Lifetime:
