@@ -15,7 +15,9 @@ extern void *__libc_memalign(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void *__libc_calloc(size_t, size_t);
 
-#define THRESH (256*1024)
+#ifndef THRESH
+#define THRESH (256*1024)  /* smaller: gcc -DTHRESH=4096 ... (research/snippets-scratch) */
+#endif
 #define TBL (1<<20)
 static void *tbl[TBL];
 static volatile int lock_ = 0;

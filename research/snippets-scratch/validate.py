@@ -1,6 +1,6 @@
 """Run synth.py under the 4 KiB-threshold malloc tracer for many (prec, N, H, D, threads, rank, layers) and compare
 the Subgraph's scratchpad request (A lines whose 5th frame ends in b772, after 'M infer') with model.request.
-usage: python validate.py [shim.so]   (needs /tmp/shim4k.so: gcc -O2 -shared -fPIC -o /tmp/shim4k.so shim4k.c)"""
+usage: python validate.py [shim.so]   (needs /tmp/shim4k.so: gcc -O2 -shared -fPIC -DTHRESH=4096 -o /tmp/shim4k.so ../cpu-planner-trace/shim.c)"""
 import os, sys, subprocess, json
 from model import request
 shim = sys.argv[1] if len(sys.argv) > 1 else "/tmp/shim4k.so"
