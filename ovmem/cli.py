@@ -564,7 +564,7 @@ def _run_validate(args: argparse.Namespace) -> int:
 def _run_list(args: argparse.Namespace) -> int:
     from ovmem.alloc import available_allocators
     from ovmem.passes import available_passes
-    from ovmem.target import ISAS, PRESETS, available_targets
+    from ovmem.target import ISAS, PRESETS, available_targets, get_target
 
     if args.json:
         passes = {name: ((cls.__doc__ or "").strip().splitlines() or [""])[0] for name, cls in available_passes().items()}
@@ -582,7 +582,8 @@ def _run_list(args: argparse.Namespace) -> int:
     for name, isa in ISAS.items():
         print(f"  {name:<20}{isa.precision} activations; {isa.summary}")
     for name, preset in PRESETS.items():
-        print(f"  {name:<20}{preset.isa}, {preset.threads} threads: {preset.family}")
+        cache = get_target(name).core_cache // 1024
+        print(f"  {name:<20}{preset.isa}, {preset.threads} threads, {cache} KiB L1d+L2 per core: {preset.family}")
     return 0
 
 
