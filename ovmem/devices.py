@@ -100,8 +100,8 @@ DEVICES = {
     ),
     "GPU": Device(
         "GPU",
-        "fold-weights,fold-shapes,fuse,inplace{rope=off},gpu-runtime,states{fallback=i8,growth=chunk,scale_precision=f16},"
-        "placement,lifetime",
+        "fold-weights,fold-shapes,fuse,inplace{rope=off},gpu-runtime,"
+        "states{fallback=i8,growth=chunk,scale_precision=f16},placement,lifetime",
         "memory-pool",
         "memory-pool{order=size,min_fill=0}",
         validated=False,

@@ -54,7 +54,7 @@ class Isa:
     summary: str = ""
     cache_kib: int = 0
     """L1d + L2 per core of the level's typical part (KiB): where the plugin's kernels switch blocking
-    (:attr:`Target.cache_bytes`); a preset or the host's own caches take precedence."""
+    (:attr:`Target.core_cache`); a preset or the host's own caches take precedence."""
 
 
 ISAS: dict[str, Isa] = {
@@ -210,7 +210,8 @@ def get_target(name: str = "host") -> Target:
     if preset is None:
         raise UsageError(f"unknown target {name!r}; available: {', '.join(available_targets())}")
     isa = ISAS[preset.isa]
-    return Target(preset.name, isa, preset.threads, isa.precision, note=preset.family, cache_bytes=preset.cache_kib * 1024)
+    cache = preset.cache_kib * 1024
+    return Target(preset.name, isa, preset.threads, isa.precision, note=preset.family, cache_bytes=cache)
 
 
 def emulated_isa(name: str) -> str | None:

@@ -181,7 +181,7 @@ def test_classic_lines_stay_first(capsys):
     assert "explain" not in plain  # only on request: scripts read these lines
     code, out, err = run(capsys, "vlm", folder, "--image", "336x336", "--prompt-tokens", "16", "--runtime", "ov", "--explain", "2")
     assert code == 0, err
-    assert out.startswith(plain) and re.search(r"^explain tiny-llava-f16 \w+ \(\w+\): the peak is step", out, re.M)
+    assert out.startswith(plain) and re.search(r"^explain tiny-llava-f16 \w+ \(\w+\): the peak is step", out, re.MULTILINE)
     code, out, err = run(capsys, "llm", str(FIXTURES / "tiny-qwen2-f16"), "64", "--explain", "1", "--json")
     assert code == 0, err
     assert json.loads(out)["explain"]["model"] == "tiny-qwen2-f16"

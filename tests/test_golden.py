@@ -20,7 +20,8 @@ GOLDEN = ROOT / "golden"
 
 @pytest.mark.parametrize("folder", FIXTURES, ids=[p.name for p in FIXTURES])
 def test_fixture_dump_matches_golden(folder):
-    """Regenerate after an intended change with: python cli.py dump FIXTURE --seq-len 8 --past-len 2 --device generic > the golden file."""
+    """Regenerate after an intended change with:
+    python cli.py dump FIXTURE --seq-len 8 --past-len 2 --device generic > the golden file."""
     graph = parse_pipeline(DEFAULT_PIPELINE)(lift(folder, seq_len=8, past_len=2)).graph
     text = graph.dump()
     golden = GOLDEN / f"{folder.name}_seq8_past2.txt"

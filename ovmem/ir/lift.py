@@ -24,7 +24,10 @@ from ovmem.ir.meta import MetaKey
 from ovmem.ir.specialize import STATE_READ_PREFIX, STATE_WRITE_PREFIX, Specialization, specialize
 from ovmem.ir.types import DYNAMIC, TensorType
 
-__all__ = ["CONSTANT_STORAGE", "DECLARED_CONSTANT_INPUTS", "DECLARED_SHAPE", "SMALL_CONSTANT_ELEMENTS", "lift", "read_model", "resolve_model_path"]
+__all__ = [
+    "CONSTANT_STORAGE", "DECLARED_CONSTANT_INPUTS", "DECLARED_SHAPE", "SMALL_CONSTANT_ELEMENTS", "lift", "read_model",
+    "resolve_model_path",
+]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
