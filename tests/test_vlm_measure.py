@@ -70,7 +70,8 @@ def test_phases_and_peak(qwen: PipelineMeasurement) -> None:
         assert phase.seconds > 0
     starts = [m.phases[name].start.rss for name in PHASES]
     assert starts == sorted(starts)  # nothing a phase grew is given back before the next (same process)
-    assert m.peak_rss_bytes == max(p.peak_rss_bytes for p in m.phases.values())
+    # the process's peak is a phase's, up to the few pages the harness touches between phase windows
+    assert 0 <= m.peak_rss_bytes - max(p.peak_rss_bytes for p in m.phases.values()) <= MiB
     assert m.peak_phase in PHASES
     assert abs(m.anon_at_peak + m.file_at_peak - m.peak_rss_bytes) <= MiB
     if m.hwm_rss_bytes is not None:  # the kernel's unsampled peak agrees
