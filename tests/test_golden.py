@@ -3,9 +3,8 @@ derivation of the live set at the peak of a decoder layer."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from golden.regenerate import FIXTURES, GOLDEN, fixture_dump
 
 from ovmem.alloc import live_profile
 from ovmem.ir import lift
@@ -13,22 +12,13 @@ from ovmem.models.llama import LlamaConfig, build_llama
 from ovmem.passes import DEFAULT_PIPELINE, parse_pipeline
 from ovmem.report import temp_requests
 
-ROOT = Path(__file__).resolve().parent
-FIXTURES = sorted(p for p in (ROOT / "fixtures").iterdir() if (p / "openvino_model.xml").is_file())
-GOLDEN = ROOT / "golden"
-
 
 @pytest.mark.parametrize("folder", FIXTURES, ids=[p.name for p in FIXTURES])
 def test_fixture_dump_matches_golden(folder):
-    """Regenerate after an intended change with:
-    python cli.py dump FIXTURE --seq-len 8 --past-len 2 --device generic > the golden file."""
-    graph = parse_pipeline(DEFAULT_PIPELINE)(lift(folder, seq_len=8, past_len=2)).graph
-    text = graph.dump()
+    """After an intended change: ``python tests/golden/regenerate.py``, then review ``git diff tests/golden``."""
     golden = GOLDEN / f"{folder.name}_seq8_past2.txt"
-    if not golden.exists():
-        golden.write_text(text)
-        pytest.fail(f"{golden} was missing and has been written: review it and commit it")
-    assert text == golden.read_text()
+    assert golden.exists(), f"{golden.name} is missing: python tests/golden/regenerate.py, review it, commit it"
+    assert fixture_dump(folder) == golden.read_text()
 
 
 def test_live_set_at_the_peak_of_a_decoder_layer_by_hand():

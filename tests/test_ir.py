@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
 import pytest
+from golden.regenerate import GOLDEN, mlp_dump
 from graphs import kv_cache, mlp
 
 from ovmem.errors import ModelError, UsageError
 from ovmem.ir import DYNAMIC, TensorType, lift
-from ovmem.passes import parse_pipeline
-
-GOLDEN = Path(__file__).parent / "golden"
 
 
 @pytest.mark.parametrize(
@@ -143,11 +139,7 @@ def test_small_constants_keep_their_data_and_weights_do_not():
 
 
 def test_dump_matches_golden():
-    graph = lift(mlp(), seq_len=4)
-    graph = parse_pipeline("fold-weights,placement,lifetime")(graph).graph
-    text = graph.dump()
+    """After an intended change: ``python tests/golden/regenerate.py``, then review ``git diff tests/golden``."""
     golden = GOLDEN / "mlp_seq4.txt"
-    if not golden.exists():
-        golden.write_text(text)
-        pytest.fail(f"{golden} was missing and has been written: review it and commit it")
-    assert text == golden.read_text()
+    assert golden.exists(), f"{golden.name} is missing: python tests/golden/regenerate.py, review it, commit it"
+    assert mlp_dump() == golden.read_text()
