@@ -243,12 +243,11 @@ def measure_genai(
     )
 
 
-def format_genai_measurement(m: GenaiMeasurement) -> str:
-    """The human-readable report of one genai measurement."""
-    from ovmem.measure import _emulated
+def format_genai_measurement(m: GenaiMeasurement, include_baseline: bool = False) -> str:
+    """The human-readable report of one genai measurement (``include_baseline``: the process's peak first)."""
+    from ovmem.measure import _emulated, peak_line
     from ovmem.units import format_bytes as fb
 
-    hwm = f" (kernel VmHWM {fb(m.hwm_rss_bytes)})" if m.hwm_rss_bytes is not None else ""
     props = " ".join(f"{k}={v}" for k, v in m.properties.items()) or "-"
     llm = next((p for title, p in m.compiled_models.items() if title.startswith("LLM")), {})
     kv = llm.get("KV_CACHE_PRECISION")
@@ -262,7 +261,7 @@ def format_genai_measurement(m: GenaiMeasurement) -> str:
         f"  backend      {decided}; compiled: {', '.join(m.compiled_models) or '-'}",
         f"  tokenizer    {m.tokenizer}; prompt as {m.prompt_source}",
         f"  properties   {props}",
-        f"  peak RSS     {fb(m.peak_rss_bytes)} above baseline{hwm}",
+        peak_line(m, include_baseline),
         f"    at peak    anon {fb(m.anon_at_peak)} + file {fb(m.file_at_peak)}",
         f"    own peaks  anon {fb(m.peak_anon_bytes)}, file {fb(m.peak_file_bytes)}",
         f"  loaded       {fb(m.loaded.rss)} (anon {fb(m.loaded.anon)} + file {fb(m.loaded.file)}) before generate",

@@ -273,20 +273,31 @@ def parse_properties(texts: list[str] | tuple[str, ...]) -> dict[str, str]:
     return props
 
 
-def format_measurement(m: Measurement) -> str:
-    """The human-readable report of one measurement."""
+def peak_line(m: Any, include_baseline: bool = False) -> str:
+    """A measurement's headline: its peak above the baseline (what ovmem estimates: Python and ``import
+    openvino`` are the process's, not the model's), or with the baseline, the whole process's peak."""
+    from ovmem.units import format_bytes as fb
+
+    hwm = f" (kernel VmHWM {fb(m.hwm_rss_bytes)} above it)" if m.hwm_rss_bytes is not None else ""
+    if include_baseline:
+        absolute = fb(m.peak_rss_bytes + m.baseline.rss)
+        return f"  peak RSS     {absolute} with the baseline, {fb(m.peak_rss_bytes)} above it{hwm}"
+    return f"  peak RSS     {fb(m.peak_rss_bytes)} above baseline{hwm}"
+
+
+def format_measurement(m: Measurement, include_baseline: bool = False) -> str:
+    """The human-readable report of one measurement (``include_baseline``: the headline is the process's peak)."""
     from ovmem.units import format_bytes as fb
 
     version = m.openvino_version.split("-")[0]
     props = " ".join(f"{k}={v}" for k, v in m.properties.items()) or "-"
     shapes = ", ".join(f"{k} {list(v)}" for k, v in m.inputs.items())
-    hwm = f" (kernel VmHWM {fb(m.hwm_rss_bytes)})" if m.hwm_rss_bytes is not None else ""
     lines = [
         f"{m.model} on {m.device}{_emulated(m.emulated_target)}, OpenVINO {version}: seq_len {m.seq_len}, "
         f"batch {m.batch}, past_len {m.past_len}",
         f"  inputs       {shapes}",
         f"  properties   {props}",
-        f"  peak RSS     {fb(m.peak_rss_bytes)} above baseline{hwm}",
+        peak_line(m, include_baseline),
         f"    at peak    anon {fb(m.anon_at_peak)} + file {fb(m.file_at_peak)}",
         f"    own peaks  anon {fb(m.peak_anon_bytes)}, file {fb(m.peak_file_bytes)}",
         f"  inference    peak {fb(m.infer_peak_rss_bytes)}, {fb(m.infer_peak_rss_bytes - m.infer_start.rss)} more than "

@@ -231,6 +231,7 @@ DEFS: dict[str, Schema] = {
         "generated_tokens": (_INT, "tokens genai generated"),
         "tokenizer": (_STR, "the generated tokenizer and where it is"),
         "tokenizer_dir": (_STR, "the folder genai read the tokenizer and detokenizer models from"),
+        "baseline": (_ref("rss"), "right after import openvino"),
         "import_rss_bytes": (_BYTES, "what import openvino_genai added"),
         "loaded_rss_bytes": (_BYTES, "after the pipeline was built, above the baseline"),
         "peak_rss_bytes": (_BYTES, "peak resident memory above the baseline"),

@@ -45,6 +45,18 @@ def test_prefill_on_the_fixture(at64: Measurement) -> None:
     assert "tiny-qwen2-f16 on CPU" in text and "KV_CACHE_PRECISION=f16" in text and "anon" in text
 
 
+def test_the_baseline_is_reported_and_can_be_included(at64: Measurement) -> None:
+    from ovmem.units import format_bytes
+
+    # above the baseline by default (what an estimate predicts: Python and import openvino are the process's)
+    plain = format_measurement(at64).splitlines()
+    assert f"peak RSS     {format_bytes(at64.peak_rss_bytes)} above baseline" in plain[3]
+    assert any(line.startswith(f"  baseline     {format_bytes(at64.baseline.rss)}") for line in plain)
+    # --include-baseline: the whole process's peak first
+    absolute = format_measurement(at64, include_baseline=True).splitlines()[3]
+    assert absolute.startswith(f"  peak RSS     {format_bytes(at64.peak_rss_bytes + at64.baseline.rss)} with the baseline")
+
+
 def test_longer_sequence_needs_more(at64: Measurement) -> None:
     at1024 = measure(QWEN, seq_len=1024)
     # The [1, 1, S, S] f32 attention mask alone is 4 MiB at S = 1024 (16 KiB at 64).

@@ -64,6 +64,8 @@ class VlmGenaiMeasurement:
     tokenizer: str
     tokenizer_dir: str
     """The folder genai read the tokenizer and detokenizer models from (the side folder)."""
+    baseline: Any
+    """Absolute ``VmRSS``/``RssAnon``/``RssFile`` of the child right after ``import openvino`` (an ``Rss``)."""
     import_rss_bytes: int
     loaded_rss_bytes: int
     """After ``VLMPipeline`` was built, before ``generate``."""
@@ -87,22 +89,23 @@ class VlmGenaiMeasurement:
         return {"schema_version": SCHEMA_VERSION, "runtime": "genai", **attrs.asdict(self)}
 
 
-def format_vlm_genai_measurement(m: VlmGenaiMeasurement) -> str:
-    """The human-readable report of one ``VLMPipeline`` measurement."""
-    from ovmem.measure import _emulated
+def format_vlm_genai_measurement(m: VlmGenaiMeasurement, include_baseline: bool = False) -> str:
+    """The human-readable report of one ``VLMPipeline`` measurement (``include_baseline``: the process's
+    peak first)."""
+    from ovmem.measure import _emulated, peak_line
     from ovmem.units import format_bytes as fb
 
-    hwm = f" (kernel VmHWM {fb(m.hwm_rss_bytes)})" if m.hwm_rss_bytes is not None else ""
     return "\n".join([
         f"{m.model} on {m.device}{_emulated(m.emulated_target)} with openvino.genai {m.genai_version.split('-')[0]} "
         "(VLMPipeline): image "
         f"{m.image[0]}x{m.image[1]}, {m.words} prompt words, {m.input_tokens} input tokens, {m.generated_tokens} new tokens",
         f"  compiled     {', '.join(m.compiled_models) or '-'}",
         f"  tokenizer    {m.tokenizer}",
-        f"  peak RSS     {fb(m.peak_rss_bytes)} above baseline{hwm}; own peaks anon {fb(m.peak_anon_bytes)}, "
-        f"file {fb(m.peak_file_bytes)}",
+        f"{peak_line(m, include_baseline)}; own peaks anon {fb(m.peak_anon_bytes)}, file {fb(m.peak_file_bytes)}",
         f"  loaded       {fb(m.loaded_rss_bytes)} before generate; generate peak {fb(m.generate_peak_rss_bytes)}",
         f"  genai import {fb(m.import_rss_bytes)} (in the peak; not the model's)",
+        f"  baseline     {fb(m.baseline.rss)} (anon {fb(m.baseline.anon)}, file {fb(m.baseline.file)}) "
+        "after import openvino",
         f"  time         load {m.load_seconds:.2f} s, generate {m.generate_seconds:.2f} s",
     ])  # fmt: skip
 
@@ -169,7 +172,7 @@ def measure_genai_vlm(
     from ovmem.errors import ModelError, UsageError
     from ovmem.genai import has_tokenizer
     from ovmem.genai_measure import _require_genai, _vocab_size, generated_tokenizer
-    from ovmem.measure import _run_child, emulation
+    from ovmem.measure import Rss, _run_child, emulation
 
     for name, value in (("words", words), ("new_tokens", new_tokens)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -197,7 +200,8 @@ def measure_genai_vlm(
         new_tokens=new_tokens, input_tokens=r["input_tokens"], generated_tokens=r["generated_tokens"],
         tokenizer=f"generated word-level ({vocab} tokens, image tags as special tokens): {tokenizer}",
         tokenizer_dir=str(side),
-        import_rss_bytes=r["import"], loaded_rss_bytes=r["loaded"], peak_rss_bytes=r["peak"]["rss"],
+        baseline=Rss(**r["baseline"]), import_rss_bytes=r["import"], loaded_rss_bytes=r["loaded"],
+        peak_rss_bytes=r["peak"]["rss"],
         peak_anon_bytes=r["max_anon"], peak_file_bytes=r["max_file"], generate_peak_rss_bytes=r["generate_peak"],
         hwm_rss_bytes=r["hwm"], load_seconds=r["load_seconds"], generate_seconds=r["generate_seconds"],
         compiled_models=r["compiled_models"], openvino_version=r["openvino_version"], genai_version=r["genai_version"],
@@ -263,6 +267,7 @@ def _child_main(argument: str) -> int:
         hwm = sampler.stop() - base_rss if hwm_ok else None
         peak = sampler.peak
         out = {
+            "baseline": {"rss": base_rss, "anon": base_anon, "file": base_file},
             "import": import_rss,
             "loaded": loaded[0] - base_rss,
             "peak": {"rss": peak[0] - base_rss},

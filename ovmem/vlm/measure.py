@@ -267,20 +267,19 @@ def measure_pipeline(
     )
 
 
-def format_pipeline_measurement(m: PipelineMeasurement) -> str:
-    """The human-readable report of one pipeline measurement."""
-    from ovmem.measure import _emulated
+def format_pipeline_measurement(m: PipelineMeasurement, include_baseline: bool = False) -> str:
+    """The human-readable report of one pipeline measurement (``include_baseline``: the process's peak first)."""
+    from ovmem.measure import _emulated, peak_line
     from ovmem.units import format_bytes as fb
 
     version = m.openvino_version.split("-")[0]
-    hwm = f" (kernel VmHWM {fb(m.hwm_rss_bytes)})" if m.hwm_rss_bytes is not None else ""
     planned = "" if m.planned_image_tokens in (None, m.image_tokens) else f" (planned {m.planned_image_tokens})"
     lines = [
         f"{m.model} ({m.model_type or '?'}) on {m.device}{_emulated(m.emulated_target)}, OpenVINO {version}: "
         f"vision sequence {m.vision_sequence} "
         f"({m.images} image{'s' if m.images != 1 else ''}), {m.image_tokens} image tokens{planned} + "
         f"{m.prompt_tokens} prompt tokens",
-        f"  peak RSS     {fb(m.peak_rss_bytes)} above baseline{hwm}, in phase {m.peak_phase}",
+        f"{peak_line(m, include_baseline)}, in phase {m.peak_phase}",
         f"    at peak    anon {fb(m.anon_at_peak)} + file {fb(m.file_at_peak)}",
         f"    own peaks  anon {fb(m.peak_anon_bytes)}, file {fb(m.peak_file_bytes)}",
         "  phases       peak (start: anon + file), time",
