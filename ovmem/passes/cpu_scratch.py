@@ -25,13 +25,14 @@ the pages they touch (``docs/cpu-plugin-notes.md`` section 10):
      with ``seq_len`` 1 the prefill of the ``past_len`` cached tokens is counted.
 
   3. ``pa``: the ``PagedAttentionExtension`` kernel (the model as openvino.genai compiles it after
-     ``SDPAToPagedAttention``, ``--runtime genai``, ``docs/genai-notes.md`` rule 6): each node has
-     its own executor (``MHAHelper::init`` in ``executor_pa.cpp``) with grow-only f32 buffers
-     ``_weight [threads, H, 32, rnd_up(kv_len, 32)]`` and ``_output [threads, 32, H, D]``, where
-     kv_len is the context at the prefill (``past + seq``), H the query heads and D the larger
-     head size (the node's ``num_k_heads``/``k_head_size``/``v_head_size`` attributes).
-     ``pa_nodes`` says how many nodes' buffers are resident together: ``all`` (one per attention
-     layer) or ``one`` (the largest).
+     ``SDPAToPagedAttention``, ``--runtime genai``, ``docs/genai-notes.md`` rule 6): all nodes share
+     one executor (``PagedAttention::createPrimitive`` in ``nodes/paged_attn.cpp`` takes it from the
+     graph's params cache, keyed by precision) with grow-only f32 buffers (``MHAHelper::init`` in
+     ``executor_pa.cpp``) ``_weight [threads, H, 32, rnd_up(kv_len, 32)]`` and ``_output [threads,
+     32, H, D]``, where kv_len is the context at the prefill (``past + seq``), H the query heads and
+     D the larger head size (the node's ``num_k_heads``/``k_head_size``/``v_head_size`` attributes).
+     ``pa_nodes``: ``one`` (the shared executor: the largest node's buffers) or ``all`` (the what-if
+     of an executor per node).
 
   4. ``mha``: an SDPA of a model without states becomes MatMul/Softmax/MatMul, which the Snippets
      tokenizer makes one MHA ``Subgraph`` (AVX2 in f32, AVX-512 in f32/bf16, AMX-FP16 in f16:
