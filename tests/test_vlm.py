@@ -7,6 +7,9 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
+import openvino as ov
+import openvino.opset13 as ops
 import pytest
 
 import ovmem
@@ -115,15 +118,28 @@ def test_every_sub_model_keeps_its_largest_run():
     assert by[("language", "prefill")].report.total_bytes == alone.total_bytes
 
 
+def _embedding(vocab: int, hidden: int) -> ov.Model:
+    """A text-embeddings model: one Gather of token ids over an f16 table, as optimum exports it."""
+    ids = ops.parameter([1, -1], ov.Type.i64, name="input_ids")
+    table = ops.convert(ops.constant(np.zeros((vocab, hidden), np.float16)), ov.Type.f32)
+    return ov.Model([ops.gather(table, ids, ops.constant(0))], [ids])
+
+
 def test_a_looked_up_table_is_resident_for_the_rows_read():
-    """The text embeddings are one Gather over a mapped table: on the CPU only the pages of the rows
-    read become resident (one 64 KiB fault-around window a token here), not the whole table."""
+    """An embedding Gather over a mapped table: on the CPU only the pages of the rows read become resident
+    (one 64 KiB fault-around window a token for these 512-byte rows), not the whole 4 MiB table."""
     from ovmem.passes.cpu_runtime import FAULT_AROUND_BYTES
 
-    generic = ovmem.analyze(QWEN / "openvino_text_embeddings_model.xml", seq_len=3)
-    cpu = ovmem.analyze(QWEN / "openvino_text_embeddings_model.xml", seq_len=3, device="CPU")
-    assert generic.weights_bytes > 3 * FAULT_AROUND_BYTES or cpu.weights_bytes == generic.weights_bytes
-    assert cpu.weights_bytes == min(generic.weights_bytes, 3 * FAULT_AROUND_BYTES)
+    model = _embedding(8192, 256)
+    table = 8192 * 256 * 2  # 4 MiB of f16
+    whole = ovmem.analyze(model, seq_len=3, device="generic").weights_bytes
+    small = whole - table  # the Gather's axis
+    assert 0 <= small < 64
+    assert ovmem.analyze(model, seq_len=3, device="CPU").weights_bytes == 3 * FAULT_AROUND_BYTES + small
+    # the rule off: the whole table
+    assert ovmem.analyze(model, seq_len=3, device="CPU", disable=("cpu-runtime.lookup",)).weights_bytes == whole
+    # more lookups than the table holds: the whole table, no more
+    assert ovmem.analyze(model, seq_len=128, device="CPU").weights_bytes == whole
 
 
 def test_tied_tables_are_noted_only_when_tied():

@@ -185,11 +185,13 @@ class CpuRuntime(Pass):
     name = "cpu-runtime"
     precision: Literal["auto", "bf16", "f16", "f32"] = "auto"
     """Rule 1: the inference precision; ``auto``: the target's default (``graph.meta["target"]``)."""
+    lookup: bool = True
+    """Rule 4: a table read only by lookups is resident for the rows read, not whole."""
 
     def call(self, graph: Graph) -> PassResult:
         if graph.meta.get("lift") == "runtime":  # the plugin already chose the types and inserted the reorders: rule 3 only
             precision = graph.meta["inference_precision"]
-            return PassResult(graph, self._weight_copies(graph, precision))
+            return PassResult(graph, self._weight_copies(graph, precision, self.lookup))
         precision = target_of(graph).precision if self.precision == "auto" else self.precision
         graph.meta["inference_precision"] = precision
         modified = self._reorder_outputs(graph, precision)
@@ -204,10 +206,10 @@ class CpuRuntime(Pass):
                 if STORED_TYPE.get(value, None) != stored:
                     STORED_TYPE.set(value, stored)
                     modified = True
-        return PassResult(graph, self._weight_copies(graph, precision) or modified)
+        return PassResult(graph, self._weight_copies(graph, precision, self.lookup) or modified)
 
     @staticmethod
-    def _weight_copies(graph: Graph, precision: str) -> bool:
+    def _weight_copies(graph: Graph, precision: str, lookup: bool) -> bool:
         modified = False
         llm = bool(graph.states) and any(n.op_type == "ScaledDotProductAttention" for n in graph.nodes)
         copies: dict[Value, int] = {}
@@ -218,7 +220,7 @@ class CpuRuntime(Pass):
                 copies[constant] = copies.get(constant, 0) + folded
         resident = {}
         for value in graph.values():
-            if CATEGORY.get(value, None) is Category.WEIGHT:
+            if lookup and CATEGORY.get(value, None) is Category.WEIGHT:
                 n = lookup_resident_bytes(value)
                 if n is not None and n < (value.nbytes or 0):
                     resident[value] = n
