@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+import ovmem
 from ovmem import genai_measure
 from ovmem.cli import main
 from ovmem.errors import UsageError
@@ -66,6 +67,21 @@ def test_peak_and_split(run) -> None:
     if m.hwm_rss_bytes is not None:
         assert abs(m.hwm_rss_bytes - m.peak_rss_bytes) <= MiB
     assert m.load_seconds > 0 and m.generate_seconds > 0
+
+
+@needs_genai
+def test_the_genai_estimate_tracks_the_measured_run(run) -> None:
+    """The estimate of this very run (same prompt, new tokens and generated tokenizer) against its measured
+    peak; genai's library and pipeline terms are measured constants, so what they must add is checked here
+    against a run, not against their own sum."""
+    from ovmem.genai import GENAI_LIBRARY_BYTES, GENAI_PIPELINE_BYTES
+
+    m, _ = run
+    report = ovmem.analyze(QWEN, seq_len=48, device="CPU", runtime="genai", new_tokens=5, tokenizer=m.tokenizer_dir)
+    error = report.total_bytes / m.peak_rss_bytes - 1
+    assert abs(error) <= 0.10, f"estimate {report.total_bytes} vs measured {m.peak_rss_bytes}"
+    without = report.total_bytes - GENAI_LIBRARY_BYTES - GENAI_PIPELINE_BYTES
+    assert abs(without / m.peak_rss_bytes - 1) > 2 * abs(error)  # the genai terms are what makes it match
 
 
 @needs_genai
