@@ -565,18 +565,12 @@ def _child_main(argument: str) -> int:
         generated_tokens = int(metrics.get_num_generated_tokens())
 
         stage = "stop"
-        hwm = sampler.stop() - base_rss if hwm_ok else None
-        peak = sampler.peak
         out = {
-            "baseline": {"rss": base_rss, "anon": base_anon, "file": base_file},
+            **base._stop_sampling(sampler, (base_rss, base_anon, base_file), hwm_ok),
             "import": import_rss,
-            "peak": relative(peak),
-            "max_anon": sampler.max_anon - base_anon,
-            "max_file": sampler.max_file - base_file,
             "loaded": relative(loaded),
             "generate_peak": generate_peak - base_rss,
             "end": relative(end),
-            "hwm": hwm,
             "load_seconds": load_seconds,
             "generate_seconds": generate_seconds,
             "ttft_seconds": ttft,

@@ -519,6 +519,22 @@ def _start_sampling(interval: float) -> tuple[_Sampler, tuple[int, int, int], bo
     return sampler, (rss, anon, file), hwm_ok
 
 
+def _stop_sampling(sampler: _Sampler, baseline: tuple[int, int, int], hwm_ok: bool) -> dict[str, Any]:
+    """In a child: stop sampling and report what every measurement reports the same way, above the
+    baseline: the RSS peak with its anon/file split, each one's own peak and the kernel's high-water
+    mark (``None`` where it could not be reset). The parent reads it back with :func:`_peak_fields`."""
+    base_rss, base_anon, base_file = baseline
+    hwm = sampler.stop() - base_rss if hwm_ok else None
+    peak_rss, peak_anon, peak_file = sampler.peak
+    return {
+        "baseline": {"rss": base_rss, "anon": base_anon, "file": base_file},
+        "peak": {"rss": peak_rss - base_rss, "anon": peak_anon - base_anon, "file": peak_file - base_file},
+        "max_anon": sampler.max_anon - base_anon,
+        "max_file": sampler.max_file - base_file,
+        "hwm": hwm,
+    }
+
+
 def _error_text(exc: BaseException) -> str:
     return _last_line(str(exc)) or type(exc).__name__
 
@@ -632,20 +648,14 @@ def _child_main(argument: str) -> int:
             del inputs
 
         stage = "stop"
-        hwm = sampler.stop() - base_rss if hwm_ok else None
-        peak_rss, peak_anon, peak_file = sampler.peak
         result = {
-            "baseline": {"rss": base_rss, "anon": base_anon, "file": base_file},
-            "peak": {"rss": peak_rss - base_rss, "anon": peak_anon - base_anon, "file": peak_file - base_file},
-            "max_anon": sampler.max_anon - base_anon,
-            "max_file": sampler.max_file - base_file,
+            **_stop_sampling(sampler, (base_rss, base_anon, base_file), hwm_ok),
             "infer_start": {
                 "rss": infer_start[0] - base_rss,
                 "anon": infer_start[1] - base_anon,
                 "file": infer_start[2] - base_file,
             },
             "infer_peak": infer_peak - base_rss,
-            "hwm": hwm,
             "device": device_rss - base_rss,
             "compile_seconds": compile_seconds,
             "infer_seconds": infer_seconds,

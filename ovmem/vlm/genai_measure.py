@@ -264,17 +264,11 @@ def _child_main(argument: str) -> int:
         metrics = result.perf_metrics
 
         stage = "stop"
-        hwm = sampler.stop() - base_rss if hwm_ok else None
-        peak = sampler.peak
         out = {
-            "baseline": {"rss": base_rss, "anon": base_anon, "file": base_file},
+            **base._stop_sampling(sampler, (base_rss, base_anon, base_file), hwm_ok),
             "import": import_rss,
             "loaded": loaded[0] - base_rss,
-            "peak": {"rss": peak[0] - base_rss},
-            "max_anon": sampler.max_anon - base_anon,
-            "max_file": sampler.max_file - base_file,
             "generate_peak": generate_peak - base_rss,
-            "hwm": hwm,
             "load_seconds": load_seconds,
             "generate_seconds": generate_seconds,
             "input_tokens": int(metrics.get_num_input_tokens()),

@@ -560,14 +560,8 @@ def _child_main(argument: str) -> int:
         close_phase("decode")
 
         stage = "stop"
-        hwm = sampler.stop() - base_rss if hwm_ok else None
-        peak_rss, peak_anon, peak_file = sampler.peak
         result = {
-            "baseline": {"rss": base_rss, "anon": base_anon, "file": base_file},
-            "peak": {"rss": peak_rss - base_rss, "anon": peak_anon - base_anon, "file": peak_file - base_file},
-            "max_anon": sampler.max_anon - base_anon,
-            "max_file": sampler.max_file - base_file,
-            "hwm": hwm,
+            **base._stop_sampling(sampler, (base_rss, base_anon, base_file), hwm_ok),
             "device": device_rss - base_rss,
             "compile_seconds": compile_seconds,
             "phases": phases,
