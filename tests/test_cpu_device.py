@@ -14,6 +14,7 @@ from ovmem.errors import UsageError
 from ovmem.ir import lift
 from ovmem.models.llama import LlamaConfig, build_llama
 from ovmem.passes import CATEGORY, LIFETIME, STORED_TYPE, WEIGHT_COPY_BYTES, Category, parse_pipeline
+from ovmem.passes.keys import RESIDENT_BYTES
 from ovmem.passes.lifetime import sync_steps
 
 TINY = LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4, num_kv_heads=2,
@@ -57,6 +58,45 @@ def test_fully_connected_weights_get_a_packed_copy():
     f32 = _graph(model, "fold-weights,fuse,cpu-runtime{precision=f32},placement,lifetime")
     q32 = next(n for n in f32.nodes if n.name == "model.layers.0.self_attn.q_proj.weight").outputs[0]
     assert WEIGHT_COPY_BYTES.get(q32) == q32.nbytes  # an LLM in f32 keeps f16 weights
+
+
+def test_f32_weights_pack_at_half_size_and_an_mlp_first_reorders_them_to_f16():
+    import attrs
+
+    model = build_llama(attrs.evolve(TINY, weight_dtype="f32", swish_beta=False))  # as `--weight-format fp32` exports
+    graph = _graph(model, "fold-weights,fuse{mlp=on},cpu-runtime{precision=bf16},placement,lifetime")
+    weight = {n.name: n.outputs[0] for n in graph.nodes if n.op_type == "Constant"}
+    q, up = weight["model.layers.0.self_attn.q_proj.weight"], weight["model.layers.0.mlp.up_proj.weight"]
+    assert WEIGHT_COPY_BYTES.get(q) == q.nbytes // 2  # FullyConnected: packed bf16
+    assert WEIGHT_COPY_BYTES.get(up) == up.type.numel * (2 + 2)  # LLMMLP: a constant Reorder to f16, then packed bf16
+    unfused = _graph(model, "fold-weights,fuse{mlp=off},cpu-runtime{precision=bf16},placement,lifetime")
+    up = next(n.outputs[0] for n in unfused.nodes if n.name == "model.layers.0.mlp.up_proj.weight")
+    assert WEIGHT_COPY_BYTES.get(up) == up.nbytes // 2
+    (logits,) = graph.outputs  # an FC with f32 weights writes the f32 output itself: no Reorder
+    assert logits.producer.op_type == "MatMul" and not any(n.op_type == "Reorder" for n in graph.nodes)
+
+
+def _scaled_lookup(dtype: str, vocab: int = 16384, hidden: int = 64) -> ov.Model:
+    """Gemma's text embeddings: ``table[ids] * sqrt(hidden)``, the table stored f32 or f16 (+ Convert)."""
+    ids = ops.parameter([1, -1], ov.Type.i64, name="input_ids")
+    table = np.random.default_rng(0).standard_normal((vocab, hidden)).astype(np.float32)
+    data = named(ops.constant(table), "table") if dtype == "f32" else ops.convert(
+        named(ops.constant(table.astype(np.float16)), "table"), ov.Type.f32)
+    rows = ops.gather(data, ids, 0)
+    scaled = ops.multiply(rows, ops.constant(np.float32(8.0)))
+    return ov.Model([ops.result(scaled)], [ids])
+
+
+def test_a_scalar_after_a_lookup_is_folded_into_a_copy_of_an_f32_table():
+    spec = "fold-weights,fuse,cpu-runtime{precision=bf16},placement,lifetime"
+    graph = _graph(_scaled_lookup("f32"), spec)
+    table = next(n.outputs[0] for n in graph.nodes if n.name == "table")
+    assert WEIGHT_COPY_BYTES.get(table) == table.nbytes  # MoveEltwiseUpThroughDataMovScalar + ConstantFolding
+    assert not RESIDENT_BYTES.is_set(table)  # an f32 constant is read whole when the model compiles
+    graph = _graph(_scaled_lookup("f16"), spec)
+    table = next(n.outputs[0] for n in graph.nodes if n.name == "table")
+    assert not WEIGHT_COPY_BYTES.is_set(table)  # the decompression Convert stops the move
+    assert 0 < RESIDENT_BYTES.get(table) < table.nbytes  # only the rows looked up page in
 
 
 def test_non_llm_f16_weights_widen_in_f32_mode():

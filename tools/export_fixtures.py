@@ -598,6 +598,40 @@ _LLAVA_1_5_PROCESSOR = image_processor(
 
 # google/gemma-3-4b-it config: Gemma 3 text 34 -> 2 layers (one sliding, one full; the real
 # model alternates 5 sliding : 1 full), SigLIP-So400m/14-896 27 -> 4 layers, 256 tokens/image.
+# Real Gemma-3-1B text shape (google/gemma-3-1b-it config: 26 layers, 5 sliding (window 512) : 1 full,
+# 4q/1kv heads of 256, vocab 262144, tied), full depth, random weights: the 262k-vocabulary LLM case.
+_GEMMA3_1B = dict(
+    hidden_size=1152,
+    intermediate_size=6912,
+    num_hidden_layers=26,
+    num_attention_heads=4,
+    num_key_value_heads=1,
+    head_dim=256,
+    query_pre_attn_scalar=256,
+    vocab_size=262144,
+    max_position_embeddings=32768,
+    rope_theta=1000000.0,
+    rope_local_base_freq=10000.0,
+    rms_norm_eps=1e-6,
+    hidden_activation="gelu_pytorch_tanh",
+    sliding_window=512,
+    layer_types=[("full_attention" if (i + 1) % 6 == 0 else "sliding_attention") for i in range(26)],
+    pad_token_id=0,
+    eos_token_id=1,
+    bos_token_id=2,
+    tie_word_embeddings=True,
+)
+
+# Real Gemma-3-270M shape (google/gemma-3-270m config: 18 layers, hidden 640, 4q/1kv heads of 256,
+# vocab 262144, tied): the 262k-vocabulary case where the logits dominate the memory.
+_GEMMA3_270M = dict(
+    _GEMMA3_1B,
+    hidden_size=640,
+    intermediate_size=2048,
+    num_hidden_layers=18,
+    layer_types=[("full_attention" if (i + 1) % 6 == 0 else "sliding_attention") for i in range(18)],
+)
+
 _GEMMA3_4B_2L = dict(
     text_config=dict(
         hidden_size=2560,
@@ -684,6 +718,7 @@ for _name, _desc, _cls, _kw, _model, _prep, _dtype in [
 ]:
     for _suffix, _weights, _wdesc in (
         ("f16", "fp16", "fp16"),
+        ("f32", "fp32", "fp32 (`--weight-format fp32`)"),
         ("int4", INT4_ASYM_G128, "language model NNCF int4 asym g128 (ratio 1.0), other parts int8 sym"),
     ):
         _BIG_VLMS.append(
@@ -715,6 +750,34 @@ BIG_MODELS: Dict[str, Fixture] = {
             config_class="Qwen2Config",
             config_kwargs=_QWEN2_0_5B,
             weights=INT4_ASYM_G128,
+        ),
+        Fixture(
+            name="qwen2-0.5b-f32",
+            description="Qwen2-0.5B real widths, random weights, fp32 (`--weight-format fp32`)",
+            config_class="Qwen2Config",
+            config_kwargs=_QWEN2_0_5B,
+            weights="fp32",
+        ),
+        Fixture(
+            name="gemma-3-1b-f16",
+            description="Gemma-3-1B real widths and depth (26 layers, hidden 1152, 4q/1kv heads of 256, "
+            "vocab 262144, tied), random weights, fp16",
+            config_class="Gemma3TextConfig",
+            config_kwargs=_GEMMA3_1B,
+        ),
+        Fixture(
+            name="gemma-3-1b-int4",
+            description="gemma-3-1b config, random weights, NNCF int4 asym group 128 (ratio 1.0)",
+            config_class="Gemma3TextConfig",
+            config_kwargs=_GEMMA3_1B,
+            weights=INT4_ASYM_G128,
+        ),
+        Fixture(
+            name="gemma-3-270m-f16",
+            description="Gemma-3-270M real widths and depth (18 layers, hidden 640, 4q/1kv heads of 256, "
+            "vocab 262144, tied), random weights, fp16",
+            config_class="Gemma3TextConfig",
+            config_kwargs=_GEMMA3_270M,
         ),
         Fixture(
             name="llama-3.2-1b-4l-f16",

@@ -8,7 +8,13 @@ Rules (sources in ``docs/cpu-plugin-notes.md``, sections 1, 4 and 5):
      Model inputs, outputs and states keep their types (``EnforceInferencePrecision``).
   2. In bf16/f16 mode a float model output is computed in that precision into an internal buffer
      and a ``Reorder`` writes the f32 output tensor: for logits an extra ``seq × vocab × 2`` bytes.
-     The pass inserts that ``Reorder`` node.
+     The pass inserts that ``Reorder`` node — unless a FullyConnected whose weight is stored in a
+     type its executor reads as it is (bf16 or f32 weights under bf16, f16 under f16) writes the
+     output: the oneDNN FC type mapping keeps such a node's f32 destination (``dnnlFCTypeMapping`` in
+     ``src/plugins/intel_cpu/src/nodes/executors/fullyconnected_implementations.cpp``: row
+     ``{_bf16, _bf16 | _f32, _any, _bf16 | _f32}`` bypasses the destination type, the rows for
+     weights in another float or integer type use the source's). Measured: the fp32 export of
+     Qwen2-0.5B has no logits ``Reorder``; its fp16 and int4 exports have one.
   3. Every FullyConnected (a ``MatMul`` whose weight is a constant or computed from constants)
      gets the executor's packed copy of its weight in anonymous memory, next to the mapped ``.bin``
      (``useWeightsDecompressionImpl``): f16 weights are repacked at their size in bf16 mode and
@@ -18,6 +24,12 @@ Rules (sources in ``docs/cpu-plugin-notes.md``, sections 1, 4 and 5):
      ``dstPrc = useDynamicQuantization ? u8 : f32``; dynamic quantization needs f32 activations
      and VNNI, and is not modelled: there the estimate is 3 bytes per zero point high). The
      embedding ``Gather`` reads the original, so a tied LM head holds a second copy.
+     A fused gated MLP (``LLMMLP``) declares its float weight ports f16
+     (``src/plugins/intel_cpu/src/nodes/llm_mlp.cpp``, ``LLMMLP::initSupportedPrimitiveDescriptors``:
+     ``weightPrecision = ov::element::f16``), so a weight stored otherwise (an ``--weight-format fp32``
+     export) first gets a constant ``Reorder`` to f16 — 2 bytes per element, kept by the graph — before
+     the executor packs it (measured: Qwen2-0.5B fp32, +598 MiB anonymous at compile time against the
+     fp16 export; its 72 MLP weights in f16 are 627 MiB).
 
   4. A weight read only by lookups — an embedding ``Gather``, through its decompression — stays in
      the memory-mapped ``.bin`` (no packed copy) and only the pages a lookup touches become
@@ -31,6 +43,20 @@ Rules (sources in ``docs/cpu-plugin-notes.md``, sections 1, 4 and 5):
      ``Add`` — is constant-folded when the model compiles: the plugin keeps an f32 constant of the
      weight's shape (measured: Qwen2.5-VL's int8 ``[1280, 3, 2, 14, 14]`` patch embedding is a
      5.74 MiB f32 ``Const`` in the runtime model), next to the mapped ``.bin`` pages folding read.
+  6. A scalar elementwise op after data movement (``Gather``, ``Reshape``, ``Transpose``, ...) that starts at
+     a constant is moved onto the constant and folded into a new one of its size: Gemma's
+     ``embed_tokens(ids) * sqrt(hidden)`` becomes a scaled copy of the whole table in anonymous memory
+     (``MoveEltwiseUpThroughDataMovScalar``,
+     ``src/common/transformations/src/transformations/common_optimizations/move_eltwise_up_data_movement.cpp``,
+     registered in the CPU plugin's ``PostLpt``; ``ConstantFolding`` in ``ConvertToCPUSpecificOpset``).
+     Each op moved through must have one reader and keep its element type — an f16 table's
+     decompression ``Convert`` stops the move, so only tables stored in the compute type are copied
+     (measured: Gemma-3-4B's fp32 text-embedding model +2,567 MiB anonymous at compile time, a
+     ``Const Multiply`` of ``[262208, 2560]`` f32 in the runtime model; its fp16 export none).
+
+  Every f32 constant is read whole when the model compiles — ``Input::cloneBlobIfRequired``
+  (``src/plugins/intel_cpu/src/nodes/input.cpp``) scans it for subnormals and, under bf16, values beyond
+  bf16's range — so rule 4 does not apply to f32 tables: all their pages become resident.
 
 On a graph lifted from the compiled model (``--lift runtime``) rules 1 and 2 are already in the
 graph's types and nodes: only rule 3 runs, on the plugin's ``FullyConnected``, ``LLMMLP`` and
@@ -50,7 +76,10 @@ import attrs
 from ovmem.ir.core import Graph, Node, Value
 from ovmem.ir.types import TensorType
 from ovmem.passes.base import Pass, PassResult
-from ovmem.passes.keys import CATEGORY, FOLDED_BY, RESIDENT_BYTES, STORED_TYPE, WEIGHT_COPY_BYTES, Category
+from ovmem.passes.fuse import fused_kernels
+from ovmem.passes.keys import (
+    CATEGORY, FOLDED_BY, KERNEL, RESIDENT_BYTES, STORED_TYPE, WEIGHT_COPY_BYTES, Category,
+)
 from ovmem.passes.registry import register_pass
 from ovmem.target import target_of
 
@@ -107,6 +136,25 @@ def _packed_bytes(value: Value, weight: bool, precision: str, llm: bool) -> int:
     return n  # compressed weights stay compressed
 
 
+_FC_KEEPS_DESTINATION = {"bf16": frozenset({"bf16", "f32"}), "f16": frozenset({"f16"})}
+"""Weight types with which a FullyConnected computing in the key's precision writes an f32 destination itself."""
+
+
+def _fc_writes_output_type(graph: Graph, producer: Node, precision: str) -> bool:
+    """Rule 2's exception: ``producer`` (or the FullyConnected it is a fused post-op of) is an FC whose
+    weight type lets it write the model's f32 output directly."""
+    fc = producer if producer.op_type == "MatMul" else next(
+        (n for n in graph.nodes if n.op_type == "MatMul" and KERNEL.get(n, None) is producer), None)
+    weight = next((v for v, is_weight in fc_constants(fc) if is_weight), None) if fc is not None else None
+    return weight is not None and weight.type.dtype in _FC_KEEPS_DESTINATION.get(precision, ())
+
+
+def _mlp_nodes(graph: Graph) -> set[Node]:
+    """The nodes run as an ``LLMMLP``: the plugin's own (``--lift runtime``) or the MatMuls ``fuse`` gave one."""
+    roots = fused_kernels(graph).get("mlp", set())
+    return {n for n in graph.nodes if n.op_type == "LLMMLP" or n in roots or KERNEL.get(n, None) in roots}
+
+
 def fc_constants(node: Node) -> list[tuple[Value, bool]]:
     """The constants a FullyConnected-like node packs, each with whether it is a weight matrix.
 
@@ -148,6 +196,38 @@ def _folded_decompressions(node: Node) -> list[tuple[Value, int]]:
     return found
 
 
+_DATA_MOVEMENT = frozenset({
+    "Squeeze", "Unsqueeze", "Reshape", "Transpose", "ShuffleChannels", "Roll", "ReverseSequence", "DepthToSpace",
+    "BatchToSpace", "Broadcast", "Gather",
+})
+"""``MoveEltwiseUpThroughDataMov::get_default_allowed_ops``."""
+_ARITHMETIC = frozenset({
+    "Add", "Subtract", "Multiply", "Divide", "Power", "Maximum", "Minimum", "Mod", "FloorMod", "SquaredDifference",
+    "Abs", "Ceiling", "Cos", "Erf", "Exp", "Floor", "Log", "Negative", "Relu", "Sigmoid", "Sign", "Sin", "Sqrt",
+    "Tan", "Tanh",
+})
+"""Element-wise arithmetic ops (OpenVINO's ``UnaryElementwiseArithmetic``/``BinaryElementwiseArithmetic``)."""
+
+
+def _eltwise_folded_into(node: Node) -> Value | None:
+    """Rule 6: the constant that ``node`` — a scalar element-wise op behind data movement — is folded into."""
+    if node.op_type not in _ARITHMETIC or len(node.outputs) != 1 or len(node.outputs[0].uses()) != 1:
+        return None
+    scalars = node.inputs[1:]
+    if node.outputs[0].type.dtype != node.inputs[0].type.dtype or any(
+        v.producer is None or v.producer.op_type != "Constant" or v.type.numel != 1 or v.type.dtype in ("i8", "u8")
+        for v in scalars
+    ):
+        return None
+    value, moved = node.inputs[0], False
+    while value.producer is not None and value.producer.op_type in _DATA_MOVEMENT:
+        mover = value.producer
+        if len(mover.outputs) != 1 or len(value.uses()) != 1 or value.type.dtype != mover.inputs[0].type.dtype:
+            return None
+        value, moved = mover.inputs[0], True
+    return value if moved and value.producer is not None and value.producer.op_type == "Constant" else None
+
+
 def _readers_through_decompression(value: Value) -> list[tuple[Node, int]]:
     """The nodes that read ``value`` at run time, looking through what ``fold-weights`` folded."""
     found, stack, seen = [], [value], set()
@@ -166,7 +246,7 @@ def _readers_through_decompression(value: Value) -> list[tuple[Node, int]]:
 def lookup_resident_bytes(table: Value) -> int | None:
     """Rule 4: the resident bytes of a weight read only as a lookup table, ``None`` if read otherwise."""
     readers = _readers_through_decompression(table)
-    if not readers or any(node.op_type != "Gather" or port != 0 for node, port in readers):
+    if table.type.dtype == "f32" or not readers or any(node.op_type != "Gather" or port != 0 for node, port in readers):
         return None
     nbytes, shape = table.nbytes or 0, table.type.shape
     if len(shape) < 1 or not shape[0] or not nbytes:
@@ -213,11 +293,16 @@ class CpuRuntime(Pass):
         modified = False
         llm = bool(graph.states) and any(n.op_type == "ScaledDotProductAttention" for n in graph.nodes)
         copies: dict[Value, int] = {}
+        mlp = _mlp_nodes(graph)
         for node in graph.nodes:
             for constant, weight in fc_constants(node):
                 copies[constant] = copies.get(constant, 0) + _packed_bytes(constant, weight, precision, llm)
+                if node in mlp and weight and constant.type.dtype in FLOATS - {"f16"}:  # LLMMLP's f16 port
+                    copies[constant] += (constant.type.numel or 0) * 2
             for constant, folded in _folded_decompressions(node):
                 copies[constant] = copies.get(constant, 0) + folded
+            if (table := _eltwise_folded_into(node)) is not None:
+                copies[table] = copies.get(table, 0) + (table.nbytes or 0)
         resident = {}
         for value in graph.values():
             if lookup and CATEGORY.get(value, None) is Category.WEIGHT:
@@ -251,6 +336,8 @@ class CpuRuntime(Pass):
         for value in list(graph.outputs):
             producer = value.producer
             if producer is None or value.type.dtype not in FLOATS or producer.op_type in ("Parameter", "Reorder"):
+                continue
+            if _fc_writes_output_type(graph, producer, precision):
                 continue
             graph.insert_after(producer, "Reorder", value.type, name=f"{producer.name}/reorder")
             modified = True
