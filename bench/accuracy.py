@@ -88,9 +88,12 @@ VLM_IMAGES = {
     "qwen2_5_vl": ((448, 448), (1024, 682)),
     "llava": ((336, 336),),
     "gemma3": ((896, 896),),
+    "internvl_chat": ((448, 448), (1024, 682)),
+    "minicpmv": ((448, 448), (1024, 682), (1920, 1080)),
 }
-"""Image sizes (width, height) measured per family: one image at the encoder's native size and, for a
-patch-sequence encoder, a larger photo-shaped one."""
+"""Image sizes (width, height) measured per family: one image at the encoder's native size and, for
+encoders that take more of a larger image (patch sequences, tiles, slices), photo-shaped ones
+(1024×682 is the seed's example: 7 InternVL tiles, 5 MiniCPM-V parts of 1014 patches)."""
 DEFAULT_VLM_IMAGE = (640, 480)
 DEFAULT_PROMPT_TOKENS = 32
 

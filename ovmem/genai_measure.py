@@ -394,7 +394,8 @@ def _vocab_size(folder: Path) -> int:
         raise UsageError(f"{folder}: no tokenizer and no config.json to take vocab_size from") from None
     except ValueError as exc:
         raise UsageError(f"{folder}/config.json: not JSON ({exc})") from None
-    vocab = config.get("vocab_size", (config.get("text_config") or {}).get("vocab_size"))
+    language = config.get("text_config") or config.get("llm_config") or {}  # llm_config: InternVL's
+    vocab = config.get("vocab_size", language.get("vocab_size"))
     if isinstance(vocab, bool) or not isinstance(vocab, int) or vocab < 3:
         raise UsageError(f"{folder}/config.json: no usable vocab_size (got {vocab!r}) for a generated tokenizer")
     return vocab

@@ -137,14 +137,17 @@ DEFS: dict[str, Schema] = {
             "validated": (_BOOL, "false: the device is modelled, not validated"),
             "vision_sequence": (_INT, "patches fed to the vision encoder (0: no image)"),
             "images": (_INT, "images"),
-            "image_tokens": (_INT, "rows the vision parts hand to the language model"),
+            "image_tokens": (_INT, "prompt tokens of the image: the rows the vision parts hand to the language model "
+                                   "(and the family's tag tokens around them, MiniCPM-V)"),
             "prompt_tokens": (_INT, "text tokens"),
             "prefill_tokens": (_INT, "image_tokens + prompt_tokens"),
             "weights_bytes": (_BYTES, "every part's weights"),
             "weights_by_stage": (_map(_BYTES), "weights of the vision, embeddings, language and other parts"),
             "held_bytes": (_map(_BYTES), "working memory each sub-model keeps (its largest run), by role"),
             "runtime_bytes": (_BYTES, "the device runtime's own memory"),
-            "total_bytes": (_BYTES, "weights + runtime + everything held"),
+            "host_bytes": (_map(_BYTES), "buffers the runtime around the models keeps for images, by name "
+                                         "(MiniCPM-V's position table)"),
+            "total_bytes": (_BYTES, "weights + runtime + everything held + host buffers"),
             "notes": (_array(_STR), "what the reader should know (tied tables, modelled devices)"),
             "runs": (_array(_object("one sub-model at the sizes of one phase", {
                 "role": (_STR, "language, text_embeddings, vision_embeddings, ..."),

@@ -17,7 +17,7 @@ from ovmem.cli import main
 from ovmem.errors import UsageError
 from ovmem.runtime_memory import PER_EXTRA_MODEL, PER_OP, PER_OP_THREAD, ir_ops
 from ovmem.vlm import Layout, analyze_pipeline, detect_layout, image_sequence, plan_vision
-from ovmem.vlm.vision import _smart_resize
+from ovmem.vlm.vision import _smart_resize, minicpm_slices, minicpm_tokens
 
 FIXTURES = Path(__file__).parent / "fixtures"
 QWEN, LLAVA, GEMMA = FIXTURES / "tiny-qwen2_5-vl-f16", FIXTURES / "tiny-llava-f16", FIXTURES / "tiny-gemma3-f16"
@@ -166,7 +166,32 @@ def test_image_sizes_to_vision_sequences():
     # 4:3 is a 4x3 grid of 448-px tiles plus a thumbnail, 1024 patches each
     assert image_sequence(Layout(Path("."), "internvl_chat", (), internvl), 800, 600) == 13 * 1024
     with pytest.raises(UsageError, match="not modelled"):
-        image_sequence(Layout(Path("."), "minicpmv", (), {"preprocessor": {}}), 800, 600)
+        image_sequence(Layout(Path("."), "phi3_v", (), {"preprocessor": {}}), 800, 600)
+
+
+MINICPMV_SLICES = json.loads((Path(__file__).parent / "data" / "minicpmv_slices.json").read_text())
+"""MiniCPM-V's own processor on 22 image sizes (``research/remote-code/minicpmv_processor_table.py``)."""
+
+
+@pytest.mark.parametrize("case", MINICPMV_SLICES["cases"], ids=lambda c: f"{c['version']}-{c['width']}x{c['height']}")
+def test_minicpmv_slices_and_tokens_follow_the_processor(case):
+    settings = MINICPMV_SLICES["settings"][case["version"]]
+    config = {"model_type": "minicpmv", "version": float(case["version"]), "query_num": settings["image_feature_size"],
+              "preprocessor": settings}  # fmt: skip
+    layout = Layout(Path("."), "minicpmv", (), config)
+    slices = minicpm_slices(layout, case["width"], case["height"])
+    parts = [rows * cols for rows, cols in case["tgt_sizes"]]
+    assert list(slices.patches) == parts
+    assert slices.sides == (max(r for r, _ in case["tgt_sizes"]), max(c for _, c in case["tgt_sizes"]))
+    assert image_sequence(layout, case["width"], case["height"]) == len(parts) * max(parts)
+    assert minicpm_tokens(layout, len(parts), slices.grid, "ov") == case["tokens"]
+
+
+def test_minicpmv_seed_form_is_total_patches():
+    """``estimate_vlm.py FOLDER 5070`` ("patch_nums 5, size 1014"): 5 image parts of 1014 patches."""
+    config = {"model_type": "minicpmv", "version": 2.5, "query_num": 96, "preprocessor": {}}
+    slices = minicpm_slices(Layout(Path("."), "minicpmv", (), config), 1024, 682)
+    assert slices.patches == (1014,) * 5 and slices.sequence == 5070
 
 
 def test_classic_lines(capsys):

@@ -17,7 +17,8 @@ files and to a generated tokenizer; nothing is written into the export. The gene
 special tokens at their ``config.json`` ids: genai expands the tag once per image token and finds the
 image rows by encoding the tag (``<image>`` for LLaVA; ``<|vision_start|>``, ``<|vision_end|>``,
 ``<|image_pad|>``, ``<|video_pad|>`` for Qwen2-VL/Qwen2.5-VL; ``<start_of_image>``, ``<end_of_image>``,
-``<image_soft_token>`` for Gemma 3). Other families are not supported yet. The prompt genai processed
+``<image_soft_token>`` for Gemma 3; ``<img>``, ``</img>``, ``<IMG_CONTEXT>`` for InternVL; MiniCPM-V's tags and the newline
+between grid rows at free ids, as its config names none). Other families are not supported yet. The prompt genai processed
 (:attr:`VlmGenaiMeasurement.input_tokens`) is the image tokens, the tags around them and the P words.
 """
 
@@ -37,13 +38,18 @@ import attrs
 __all__ = ["VlmGenaiMeasurement", "family_specials", "measure_genai_vlm"]
 
 _SPECIALS = {
-    "llava": {"image_token_index": "<image>"},
-    "qwen2_vl": {"vision_start_token_id": "<|vision_start|>", "vision_end_token_id": "<|vision_end|>",
-                 "image_token_id": "<|image_pad|>", "video_token_id": "<|video_pad|>"},
-    "gemma3": {"boi_token_index": "<start_of_image>", "eoi_token_index": "<end_of_image>",
-               "image_token_index": "<image_soft_token>"},
+    "llava": {"<image>": "image_token_index"},
+    "qwen2_vl": {"<|vision_start|>": "vision_start_token_id", "<|vision_end|>": "vision_end_token_id",
+                 "<|image_pad|>": "image_token_id", "<|video_pad|>": "video_token_id"},
+    "gemma3": {"<start_of_image>": "boi_token_index", "<end_of_image>": "eoi_token_index",
+               "<image_soft_token>": "image_token_index"},
+    # vlm_config.hpp's tags; MiniCPM-V's config.json names no ids: they take free ones (None). The newline
+    # between grid rows is one token of the real tokenizers, so it is one here too.
+    "internvl_chat": {"<IMG_CONTEXT>": "img_context_token_id", "<img>": None, "</img>": None},
+    "minicpmv": {t: None for t in ("<image>", "</image>", "<slice>", "</slice>", "<unk>", "<image_id>", "</image_id>", "\n")},
 }  # fmt: skip
 _SPECIALS["qwen2_5_vl"] = _SPECIALS["qwen2_vl"]
+_SPECIALS["minicpmo"] = _SPECIALS["minicpmv"]
 
 
 @attrs.frozen
@@ -113,16 +119,20 @@ def format_vlm_genai_measurement(m: VlmGenaiMeasurement, include_baseline: bool 
 def family_specials(folder: Path) -> dict[int, str]:
     """The image tags genai's VLMPipeline encodes for this export's family, at their config.json ids."""
     from ovmem.errors import UsageError
+    from ovmem.genai_measure import _vocab_size
 
     config = json.loads((folder / "config.json").read_text())
     model_type = config.get("model_type")
     if model_type not in _SPECIALS:
         raise UsageError(f"{folder}: VLMPipeline measurement supports {', '.join(sorted(_SPECIALS))}, not {model_type!r}")
     specials = {}
-    for key, text in _SPECIALS[model_type].items():
-        if not isinstance(config.get(key), int):
-            raise UsageError(f"{folder}/config.json: no {key} for {text}")
-        specials[config[key]] = text
+    for text, key in _SPECIALS[model_type].items():
+        if key is not None:
+            if not isinstance(config.get(key), int):
+                raise UsageError(f"{folder}/config.json: no {key} for {text}")
+            specials[config[key]] = text
+    free = (i for i in range(_vocab_size(folder) - 2, -1, -1) if i not in specials)  # below <eos>
+    specials.update({next(free): text for text, key in _SPECIALS[model_type].items() if key is None})
     return specials
 
 

@@ -188,7 +188,7 @@ def measure_pipeline(
     from ovmem.ir.lift import read_model
     from ovmem.measure import DEFAULT_VOCAB, Rss, _peak_fields, _run_child, emulation
     from ovmem.vlm.layout import detect_layout
-    from ovmem.vlm.vision import image_sequence, plan_vision
+    from ovmem.vlm.vision import SLICED_FAMILIES, image_sequence, minicpm_slices, plan_vision
 
     if not isinstance(device, str) or not device.strip():
         raise UsageError(f"device must be a device name such as CPU, got {device!r}")
@@ -208,12 +208,15 @@ def measure_pipeline(
         raise UsageError(f"{layout.folder}: no vision encoder in this export")
     if (vision_sequence is None) == (image is None):
         raise UsageError("give the vision sequence or --image WIDTHxHEIGHT (one of them)")
+    slices = None
     if image is not None:
         vision_sequence = image_sequence(layout, *image)
+        slices = minicpm_slices(layout, *image) if layout.model_type in SLICED_FAMILIES else None
     if not isinstance(vision_sequence, int) or isinstance(vision_sequence, bool) or vision_sequence < 1:
         raise UsageError(f"the vision sequence must be a positive integer, got {vision_sequence!r}")
-    plan = plan_vision(layout, vision_sequence)
+    plan = plan_vision(layout, vision_sequence, slices=slices)
     shapes, planned_tokens = _vision_shapes(layout, plan)
+    planned_tokens = planned_tokens if plan.image_tokens is None else plan.image_tokens
     lm = read_model(language.xml)
     vocab = DEFAULT_VOCAB
     for out in lm.outputs:
@@ -232,6 +235,8 @@ def measure_pipeline(
         "parts": [{"role": p.role, "xml": str(p.xml), "stage": p.stage} for p in layout.parts],
         "vision": {role: {name: list(shape) for name, shape in sizes.items()} for role, sizes in shapes.items()},
         "planned_image_tokens": planned_tokens,
+        "image_tokens": plan.image_tokens,
+        "host_bytes": sum(plan.host_bytes.values()),
         "prompt_tokens": prompt_tokens,
         "vocab": vocab,
     }
@@ -449,6 +454,7 @@ def _child_main(argument: str) -> int:
         stage = "create_infer_request"
         lm = compiled["language"]
         lm_request = lm.create_infer_request()
+        host = np.ones(spec["host_bytes"] // 4, np.float32)  # tables the client builds with the model (MiniCPM-V)
         close_phase("compile")
 
         text = compiled["text_embeddings"]
@@ -490,7 +496,8 @@ def _child_main(argument: str) -> int:
             runs.append({"role": role, "phase": "image", "inputs": {k: list(v) for k, v in planned_shapes.items()},
                          "output": list(previous.shape), "seconds": time.perf_counter() - t})  # fmt: skip
             del inputs
-        image_tokens = _rows(tuple(previous.shape))
+        rows = _rows(tuple(previous.shape))
+        image_tokens = spec["image_tokens"] or rows  # the family's tag tokens are text, around the rows
         if embeds is None or embeds.shape[1] != image_tokens + prompt:
             stage = "text embeddings of the prompt"
             embeds = None
@@ -500,8 +507,8 @@ def _child_main(argument: str) -> int:
             raise ValueError(f"the vision output is {previous.shape[-1]} wide, the text embeddings {hidden}")
         stage = "merging the image rows into the prompt"
         merged = np.empty((1, image_tokens + prompt, hidden), np.float32)  # a new tensor, as masked_scatter
-        merged[0, :image_tokens] = previous.reshape(image_tokens, hidden)
-        merged[0, image_tokens:] = embeds[0, image_tokens:]
+        merged[0, :rows] = previous.reshape(rows, hidden)
+        merged[0, rows:] = embeds[0, rows:]
         del embeds, previous
         close_phase("image")
 
@@ -572,7 +579,7 @@ def _child_main(argument: str) -> int:
             "openvino_version": ov.__version__,
             "properties": properties,
         }
-        # models, compiled models, requests and client_inputs stay alive to here, as optimum keeps them
+        del host  # models, compiled models, requests, client_inputs and host tables stay alive to here, as optimum keeps them
     except BaseException as exc:  # noqa: BLE001 - reported to the parent as one line
         return base._send_failure(stage, exc)
     return base._send(result)

@@ -45,7 +45,7 @@ from ovmem.ir.lift import read_model
 from ovmem.report import NOT_VALIDATED, SCHEMA_VERSION, MemoryReport
 from ovmem.target import Target
 from ovmem.vlm.layout import Part, detect_layout
-from ovmem.vlm.vision import VisionPlan, image_sequence, plan_vision
+from ovmem.vlm.vision import SLICED_FAMILIES, VisionPlan, image_sequence, minicpm_slices, plan_vision
 
 __all__ = ["PartRun", "PipelineReport", "analyze_pipeline"]
 
@@ -90,6 +90,8 @@ class PipelineReport:
     """``ov`` (optimum-intel) or ``genai`` (openvino.genai's VLMPipeline: the language model as genai compiles it)."""
     target: Target | None = None
     """The CPU the analysis is for, where the device's rules read one (CPU)."""
+    host_bytes: Mapping[str, int] = attrs.field(factory=dict)
+    """Buffers the runtime around the models keeps for images (MiniCPM-V's position table), by name."""
 
     @property
     def inference_precision(self) -> str:
@@ -112,8 +114,8 @@ class PipelineReport:
 
     @property
     def vision_working_bytes(self) -> int:
-        """What the vision parts keep, together."""
-        return sum(self.held("vision").values())
+        """What the vision parts keep, together, with the buffers the runtime keeps for images."""
+        return sum(self.held("vision").values()) + sum(self.host_bytes.values())
 
     @property
     def language_working_bytes(self) -> int:
@@ -122,8 +124,8 @@ class PipelineReport:
 
     @property
     def total_bytes(self) -> int:
-        """Every part's weights + the device runtime + what every sub-model keeps."""
-        return self.weights() + self.runtime_bytes + sum(self.held().values())
+        """Every part's weights + the device runtime + what every sub-model keeps + the host buffers."""
+        return self.weights() + self.runtime_bytes + sum(self.held().values()) + sum(self.host_bytes.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -143,6 +145,7 @@ class PipelineReport:
             "weights_by_stage": {s: self.weights(s) for s in ("vision", "embeddings", "language", "other")},
             "held_bytes": self.held(),
             "runtime_bytes": self.runtime_bytes,
+            "host_bytes": dict(self.host_bytes),
             "total_bytes": self.total_bytes,
             "notes": list(self.notes),
             "runs": [r.to_dict() for r in self.runs],
@@ -207,9 +210,10 @@ def analyze_pipeline(
             layout = attrs.evolve(layout, parts=tuple(attrs.evolve(p, role="vision_embeddings", stage="vision") for p in layout.parts))
         if (vision_sequence is None) == (image is None):
             raise UsageError("give the vision sequence or --image WIDTHxHEIGHT (one of them)")
+        slices = minicpm_slices(layout, *image) if image is not None and layout.model_type in SLICED_FAMILIES else None
         if image is not None:
             vision_sequence = image_sequence(layout, *image)
-        plan = plan_vision(layout, vision_sequence, dict(shapes or {}))
+        plan = plan_vision(layout, vision_sequence, dict(shapes or {}), slices=slices, runtime=config.runtime)
     else:
         plan = VisionPlan(0, 0, {})
     part_config = attrs.evolve(config, runtime="ov", tokenizer=None)
@@ -222,7 +226,7 @@ def analyze_pipeline(
             report = analyze(part.xml, shapes=sizes, seq_len=plan.sequence, config=part_config)
             runs.append(PartRun(part.role, part.stage, "image", report))
             previous = report.graph
-        image_tokens = _tokens(previous)
+        image_tokens = plan.image_tokens if plan.image_tokens is not None else _tokens(previous)
     tokens = image_tokens + prompt_tokens
     for role, phase, sizes in [
         ("text_embeddings", "image" if "vision" in stages else "prefill", {"seq_len": tokens}),
@@ -265,6 +269,7 @@ def analyze_pipeline(
         validated=device.validated,
         runtime=config.runtime,
         target=config.cpu if device.targeted else None,
+        host_bytes=plan.host_bytes,
     )
 
 

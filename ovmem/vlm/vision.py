@@ -13,6 +13,16 @@ told apart by the graph (the first vision part's first input):
   vision sequence of ``N`` is ``round(N / (S/P)²)`` images or tiles (a class token per image, as
   CLIP and InternViT have, does not change the count).
 
+* **sliced image** (MiniCPM-V 2.5/2.6, MiniCPM-o): the processor sends the image resized to about
+  ``scale_resolution²`` plus a grid of slices of about that area, each laid out as one row of
+  patches; the tower runs them as one batch of ``B`` images padded to the largest one's ``maxP``
+  patches (``pixel_values [B, 3, P, maxP·P]``, ``patch_attention_mask [B, 1, maxP]``,
+  ``position_ids [B, maxP]``), and the resampler turns each into ``query_num`` tokens. A vision
+  sequence of ``N`` is ``B = round(N / (scale_resolution/P)²)`` images of ``maxP = ⌈N / B⌉``
+  patches (the seed's ``5070`` is 5 images of 1014: ``research/remote-code/minicpmv-rules.md``).
+  optimum-intel runs the resampler once over the batch; openvino.genai once per image part, batch 1
+  (``runtime="genai"``).
+
 Every other input keeps its static dimensions and gets ``N`` for its dynamic ones. A part after the
 encoder (merger, projector, resampler) whose first input has the rank of the part before it takes
 that part's output shape.
@@ -20,7 +30,8 @@ that part's output shape.
 :func:`image_sequence` maps an image size to the vision sequence as the family's processor would:
 Qwen2-VL's ``smart_resize`` (multiples of ``P·m`` within ``min_pixels``..``max_pixels``), LLaVA-NeXT's
 best grid resolution plus the base image, InternVL's tiles (closest aspect ratio, at most
-``max_dynamic_patch``, plus a thumbnail), one image for the fixed-size others.
+``max_dynamic_patch``, plus a thumbnail), MiniCPM-V's source image and slices (:func:`minicpm_slices`),
+one image for the fixed-size others.
 """
 
 from __future__ import annotations
@@ -35,12 +46,13 @@ from ovmem.errors import UsageError
 from ovmem.ir.lift import read_model
 from ovmem.vlm.layout import Layout
 
-__all__ = ["VisionPlan", "image_sequence", "plan_vision"]
+__all__ = ["MinicpmSlices", "VisionPlan", "image_sequence", "minicpm_slices", "minicpm_tokens", "plan_vision"]
 
 PATCH_SEQUENCE_FAMILIES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "qwen3_5", "qwen3_5_moe")
 TILED_FAMILIES = ("llava_next", "llava_next_video", "internvl_chat")
 FIXED_IMAGE_FAMILIES = ("llava", "gemma3", "got_ocr2", "maira2", "llava-qwen2")
 """One image, resized to the tower's size (Gemma 3 with pan-and-scan off, the processor's default)."""
+SLICED_FAMILIES = ("minicpmv", "minicpmo")
 
 
 @attrs.frozen
@@ -53,6 +65,11 @@ class VisionPlan:
     """Images (or tiles, crops) fed to a fixed-size encoder; 1 for a patch-sequence encoder."""
     shapes: dict[str, dict[str, tuple[int, ...]]]
     """Input shapes by part role and input name (every vision part but those chained after)."""
+    image_tokens: int | None = None
+    """Prompt tokens the image takes where the family's processor says so (MiniCPM-V: ``query_num``
+    per image part plus its tag tokens); ``None``: the rows the last vision part returns."""
+    host_bytes: dict[str, int] = attrs.field(factory=dict)
+    """Buffers the runtime around the models keeps for images, by name (MiniCPM-V's position table)."""
 
 
 def _vision_config(layout: Layout) -> dict[str, Any]:
@@ -103,8 +120,17 @@ def _generic(model: ov.Model, sequence: int, known: dict[str, tuple[int, ...]]) 
     return shapes
 
 
-def plan_vision(layout: Layout, sequence: int, overrides: dict[str, tuple[int, ...]] | None = None) -> VisionPlan:
-    """Input shapes of the first vision part (and of the merger of a patch-sequence encoder)."""
+def plan_vision(
+    layout: Layout,
+    sequence: int,
+    overrides: dict[str, tuple[int, ...]] | None = None,
+    *,
+    slices: MinicpmSlices | None = None,
+    runtime: str = "ov",
+) -> VisionPlan:
+    """Input shapes of the first vision part (and of the merger of a patch-sequence encoder, the
+    resampler of a sliced-image one: ``slices`` is the image's cut where known, ``runtime`` whose
+    loop runs the resampler)."""
     parts = layout.stage("vision")
     if not parts:
         raise UsageError(f"{layout.folder}: no vision encoder in this export")
@@ -116,6 +142,8 @@ def plan_vision(layout: Layout, sequence: int, overrides: dict[str, tuple[int, .
     if first.inputs[0].get_element_type().is_integral():
         raise UsageError(f"{parts[0].xml.name}: not a vision encoder (its first input, "
                          f"{first.inputs[0].get_any_name()!r}, holds integers, not pixels)")  # fmt: skip
+    if layout.model_type in SLICED_FAMILIES:
+        return _plan_sliced(layout, sequence, overrides, slices, runtime)
     if pixel.rank.is_static and pixel.rank.get_length() == 2:  # patch sequence
         width = _patch_width(first)
         if width is None:
@@ -146,6 +174,8 @@ def image_sequence(layout: Layout, width: int, height: int) -> int:
     if width < 1 or height < 1:
         raise UsageError(f"--image must be WIDTHxHEIGHT in pixels, got {width}x{height}")
     family = layout.model_type or ""
+    if family in SLICED_FAMILIES:
+        return minicpm_slices(layout, width, height).sequence
     if family in PATCH_SEQUENCE_FAMILIES:
         patch, merge = _patch_size(layout), _merge_size(layout)
         pre = layout.config["preprocessor"]
@@ -199,3 +229,132 @@ def _internvl_tiles(width: int, height: int, max_tiles: int, size: int) -> int:
             best, best_diff = (i, j), diff
     tiles = best[0] * best[1]
     return tiles + (1 if tiles != 1 else 0)
+
+
+# ---- MiniCPM-V: a source image and a grid of slices ----------------------------------------------
+# The processor's rules (image_processing_minicpmv.py of MiniCPM-Llama3-V-2_5 / MiniCPM-V-2_6, identical
+# geometry): research/remote-code/minicpmv-rules.md section A, with the functions' names kept.
+
+
+@attrs.frozen
+class MinicpmSlices:
+    """How MiniCPM-V's processor cuts one image."""
+
+    patches: tuple[int, ...]
+    """Patches of each image part the tower runs: the source image, then the slices row by row."""
+    grid: tuple[int, int] | None
+    """``(columns, rows)`` of the slices; ``None``: the image is not sliced."""
+    sides: tuple[int, int]
+    """The largest ``(rows, columns)`` of patches of a part (the position table covers them)."""
+
+    @property
+    def sequence(self) -> int:
+        """The padded batch the tower runs: parts × the largest part's patches."""
+        return len(self.patches) * max(self.patches)
+
+
+def _sliced_config(layout: Layout) -> tuple[int, int, int]:
+    """``(scale_resolution, patch_size, max_slice_nums)`` of the processor (its defaults 448, 14, 9)."""
+    pre = {**(layout.config.get("slice_config") or {}), **layout.config["preprocessor"]}
+    return (_int(pre.get("scale_resolution", 448), "scale_resolution", layout),
+            _int(pre.get("patch_size", layout.config.get("patch_size", 14)), "patch_size", layout),
+            _int(pre.get("max_slice_nums", 9), "max_slice_nums", layout))  # fmt: skip
+
+
+def _ensure_divide(length: float, patch: int) -> int:
+    return max(round(length / patch) * patch, patch)  # Python's round: halves to even, as the processor
+
+
+def _find_best_resize(width: float, height: float, scale: int, patch: int, upscale: bool) -> tuple[int, int]:
+    if width * height > scale * scale or upscale:
+        ratio = width / height
+        height = int(scale / math.sqrt(ratio))
+        width = int(height * ratio)
+    return _ensure_divide(width, patch), _ensure_divide(height, patch)
+
+
+def _sliced_grid(width: int, height: int, scale: int, max_slices: int) -> tuple[int, int] | None:
+    """``get_sliced_grid``: the ``(columns, rows)`` closest to the image's aspect ratio."""
+    multiple = min(math.ceil(width * height / (scale * scale)), max_slices)
+    if multiple <= 1:
+        return None
+    log_ratio, best, error = math.log(width / height), (1, 1), math.inf
+    for n in (multiple - 1, multiple, multiple + 1):
+        if n == 1 or n > max_slices:
+            continue
+        for cols in range(1, n + 1):
+            if n % cols == 0 and abs(log_ratio - math.log(cols / (n // cols))) < error:
+                best, error = (cols, n // cols), abs(log_ratio - math.log(cols / (n // cols)))
+    return best
+
+
+def minicpm_slices(layout: Layout, width: int, height: int) -> MinicpmSlices:
+    """MiniCPM-V's ``slice_image``: the source image (upscaled if small, else resized to about
+    ``scale_resolution²``) and, for a larger image, ``columns × rows`` equal slices of about that area."""
+    scale, patch, max_slices = _sliced_config(layout)
+    grid = _sliced_grid(width, height, scale, max_slices)
+    sw, sh = _find_best_resize(width, height, scale, patch, upscale=grid is None)
+    parts = [(sh // patch, sw // patch)]
+    if grid is not None:
+        cols, rows = grid
+        refine_w, refine_h = _ensure_divide(width, cols), _ensure_divide(height, rows)
+        bw, bh = _find_best_resize(refine_w / cols, refine_h / rows, scale, patch, upscale=True)
+        parts += [(bh // patch, bw // patch)] * (cols * rows)
+    return MinicpmSlices(tuple(r * c for r, c in parts), grid, (max(r for r, _ in parts), max(c for _, c in parts)))
+
+
+def _square_grid(slices: int) -> tuple[int, int] | None:
+    """A grid of ``slices`` as a square image's would be, when only the count is known."""
+    if slices < 1:
+        return None
+    rows = max(d for d in range(1, math.isqrt(slices) + 1) if slices % d == 0)
+    return slices // rows, rows
+
+
+def minicpm_tokens(layout: Layout, parts: int, grid: tuple[int, int] | None, runtime: str) -> int:
+    """Prompt tokens of one image (the first of its prompt): ``query_num`` per part plus the tags.
+
+    2.5: ``<image>…</image>`` around every part and ``<slice>…</slice>`` around the grid; 2.6 and
+    MiniCPM-o (and openvino.genai for every version): ``<image_id>0</image_id>`` first, ``<slice>…</slice>``
+    around each slice; ``\\n`` between grid rows (``get_slice_image_placeholder``, ``get_grid_placeholder``)."""
+    query = _int(layout.config.get("query_num", 64), "query_num", layout)
+    rows = grid[1] if grid else 0
+    newlines = max(0, rows - 1)
+    if str(layout.config.get("version")) == "2.5" and runtime != "genai":
+        return (query + 2) * parts + (2 + newlines if grid else 0)
+    image_id = 3 if layout.config.get("use_image_id", True) else 0
+    return image_id + (query + 2) * parts + newlines
+
+
+def _plan_sliced(layout: Layout, sequence: int, overrides: dict[str, tuple[int, ...]], slices: MinicpmSlices | None,
+                 runtime: str) -> VisionPlan:  # fmt: skip
+    """MiniCPM-V: the tower over ``B`` padded parts; the resampler over all of them (optimum-intel) or one
+    at a time (openvino.genai); the position table both keep (``_pos_embeds`` / ``m_pos_embed_cache``:
+    f32 ``[max(70, rows), max(70, columns), hidden]``, 70 = the tower's ``image_size / patch_size``)."""
+    scale, patch, _ = _sliced_config(layout)
+    if slices is not None:
+        parts, longest, grid, sides = len(slices.patches), max(slices.patches), slices.grid, slices.sides
+    else:
+        parts = max(1, round(sequence / (scale // patch) ** 2))
+        longest, grid, sides = -(-sequence // parts), _square_grid(parts - 1), (0, 0)
+    vision = _vision_config(layout)
+    width, hidden = _int(vision.get("hidden_size"), "vision_config.hidden_size", layout), _int(
+        layout.config.get("hidden_size"), "hidden_size", layout)
+    batch = 1 if runtime == "genai" else parts
+    known = {
+        "pixel_values": (parts, 3, patch, longest * patch),
+        "patch_attention_mask": (parts, 1, longest),
+        "position_ids": (parts, longest),
+        "image_feature": (batch, longest, width),
+        "pos_embed": (longest, batch, hidden),
+        "key_padding_mask": (batch, longest),
+    }
+    shapes = {}
+    for part in layout.stage("vision"):
+        model = read_model(part.xml)
+        names = {port.get_any_name() for port in model.inputs}
+        shapes[part.role] = _generic(model, longest, {k: v for k, v in {**known, **overrides}.items() if k in names})
+    side = _int(vision.get("image_size", 980), "vision_config.image_size", layout) // patch
+    table = max(side, sides[0]) * max(side, sides[1]) * hidden * 4
+    return VisionPlan(parts * longest, parts, shapes, minicpm_tokens(layout, parts, grid, runtime),
+                      {"MiniCPM-V position table": table})  # fmt: skip
