@@ -45,6 +45,12 @@ prefill over image + prompt tokens, one decode step; peak RSS over the whole run
 estimate's split (weights of every part, the largest vision part's working memory, the language
 model's) next to the measured anon/file at the peak and the phase the measurement peaks in. Same targets and exit status as above.
 
+Generation (``--new-tokens``): with the default runtime, the measurement goes on after the prompt with
+``M`` decode steps of one token, as optimum-intel's ``generate`` feeds them, and the estimate is
+``analyze(..., new_tokens=M)`` (the KV cache of ``N + M`` tokens, as the plugin grows it)::
+
+    python bench/accuracy.py --seq-len 256 --new-tokens 128 1024 --lift graph
+
 openvino.genai (``--runtime genai``)::
 
     python bench/accuracy.py --runtime genai --seq-len 256 1024 4096 --new-tokens 1 128
@@ -224,11 +230,16 @@ def _target_line(target: str) -> str:
     return f"target {get_target(target).label}, {how}"
 
 
-def run_point(path: Path, seq: int, device: str, timeout: float, lifts: list[str], target: str) -> list[ValidationPoint]:
-    """One measurement, and an estimate for each way of lifting the model (the first is the primary)."""
-    measurement = measure(path, seq_len=seq, device=device, timeout=timeout, emulate_target=emulated_isa(target))
+def run_point(
+    path: Path, seq: int, device: str, timeout: float, lifts: list[str], target: str, new_tokens: int = 0
+) -> list[ValidationPoint]:
+    """One measurement (a prompt of ``seq`` tokens, then ``new_tokens`` decode steps), and an estimate for
+    each way of lifting the model (the first is the primary)."""
+    measurement = measure(path, seq_len=seq, device=device, timeout=timeout, emulate_target=emulated_isa(target),
+                          new_tokens=new_tokens)  # fmt: skip
     return [
-        ValidationPoint(seq, analyze(path, seq_len=seq, device=device, lift_from=lift, target=target), measurement)
+        ValidationPoint(seq, analyze(path, seq_len=seq, device=device, lift_from=lift, target=target,
+                                     new_tokens=new_tokens), measurement)  # fmt: skip
         for lift in lifts
     ]
 
@@ -362,7 +373,9 @@ def main(argv: list[str] | None = None) -> int:
         "(ovmem measure --runtime genai) against analyze --runtime genai",
     )  # fmt: skip
     parser.add_argument(
-        "--new-tokens", nargs="+", type=int, default=[1], metavar="M", help="--runtime genai: tokens generated (default 1)"
+        "--new-tokens", nargs="+", type=int, default=None, metavar="M",
+        help="tokens generated: genai's max_new_tokens (default 1); ov: decode steps after the prompt, as optimum's "
+        "generate feeds them (default 0: the prompt's inference alone)"
     )
     parser.add_argument(
         "--target", default="host",
@@ -394,16 +407,16 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     rows: list[dict] = []
-    generated = args.new_tokens if args.runtime == "genai" else [None]
+    generated = args.new_tokens or ([1] if args.runtime == "genai" else [0])
     for path, seq, new_tokens in ((p, n, m) for p in models for n in args.seq_len for m in generated):
         name = path.parent.name if path.suffix == ".xml" else path.name
-        if new_tokens is not None:
+        if new_tokens:
             name = f"{name} +{new_tokens}"
         t0 = time.perf_counter()
         print(f"[accuracy] {name} seq {seq} ...", file=sys.stderr, flush=True)
         try:
-            if new_tokens is None:
-                point, *others = run_point(path, seq, args.device, args.timeout, args.lift, args.target)
+            if args.runtime == "ov":
+                point, *others = run_point(path, seq, args.device, args.timeout, args.lift, args.target, new_tokens)
             else:
                 point, others = run_genai_point(path, seq, new_tokens, args.device, args.timeout, args.target), []
         except OvmemError as exc:  # one failed point does not stop the run

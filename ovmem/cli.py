@@ -218,7 +218,9 @@ def _build_parser() -> argparse.ArgumentParser:
         help="ov: compile and infer the IR as optimum does (default); genai: openvino_genai.LLMPipeline, a prompt "
         "of --seq-len tokens and --new-tokens generated (pip install 'ovmem[genai]')",
     )  # fmt: skip
-    m.add_argument("--new-tokens", type=_positive_int, default=None, help="genai: tokens to generate (default 1)")
+    m.add_argument("--new-tokens", type=_positive_int, default=None,
+                   help="genai: tokens to generate (default 1); ov: decode steps of one token after the inference, "
+                   "measured with it (default 0)")  # fmt: skip
 
     v = sub.add_parser("validate", help="estimate vs measurement at one or more sequence lengths")
     v.add_argument("path", help="IR .xml or its folder")
@@ -489,9 +491,9 @@ def _run_measure(args: argparse.Namespace) -> int:
     vlm_options = {"--vision-seq": args.vision_seq, "--image": args.image, "--prompt-tokens": args.prompt_tokens}
     if args.runtime == "genai":
         return _run_measure_genai(args, vlm_options)
-    if args.new_tokens is not None:
-        raise UsageError("--new-tokens: only with --runtime genai")
     if Path(args.path).is_dir() and (Path(args.path) / "openvino_language_model.xml").is_file():
+        if args.new_tokens is not None:
+            raise UsageError("--new-tokens: not for a VLM export with --runtime ov (one decode step is measured)")
         from ovmem.vlm.measure import format_pipeline_measurement, measure_pipeline
 
         llm_options = {"--seq-len": args.seq_len, "--batch": args.batch, "--past-len": args.past_len, "--shape": args.shape}
@@ -520,6 +522,7 @@ def _run_measure(args: argparse.Namespace) -> int:
         shapes=parse_shapes(args.shape),
         timeout=args.timeout,
         emulate_target=args.emulate_target,
+        new_tokens=args.new_tokens or 0,
     )
     print(json.dumps(result.to_dict(), indent=2) if args.json else format_measurement(result, args.include_baseline))
     return 0

@@ -19,11 +19,15 @@ kept:
   The kernel's ``VmHWM`` (reset at the baseline through ``/proc/self/clear_refs`` where allowed) is
   reported beside it as an unsampled check of the peak.
 
-The inference runs the way optimum-intel's ``OVModelForCausalLM`` does it:
-``request.start_async(inputs, share_inputs=True)``, ``request.wait()``, then the outputs are read in
-place with ``request.get_tensor(...).data``. ``InferRequest.infer()`` is *not* used: with its default
-``share_outputs=False`` it copies every output into a new numpy array, a logits-sized buffer (T × vocab ×
-4 B, 1187 MiB for Qwen2 at T=2048) no real client holds (``docs/cpu-plugin-notes.md`` section 4). With
+The inference calls the request as optimum-intel's ``OVModelForCausalLM`` does
+(``request.start_async(inputs, share_inputs=True)``, ``request.wait()``), but reads the outputs in place
+with ``request.get_tensor(...).data``. optimum-intel's forward keeps a torch clone of the logits
+(``.clone()`` in ``OVModelForCausalLM.forward``, optimum-intel 2.2.0
+``optimum/intel/openvino/modeling_decoder.py`` l. 604: T × vocab × 4 B, 1187 MiB for Qwen2 at T=2048) next
+to the request's output. This measurement, like ovmem's ``ov`` runtime, counts OpenVINO's side only and
+leaves that clone out (``docs/accuracy.md``, "What is left"). ``InferRequest.infer()`` is *not* used: with
+its default ``share_outputs=False`` it copies every output into a new numpy array, another logits-sized
+buffer (``docs/cpu-plugin-notes.md`` section 4). With
 ``share_inputs=True`` the numpy inputs are bound to the graph without a copy (same section). The CPU plugin
 writes a dynamic output straight into the request's output tensor (same section), so reading ``.data``
 costs nothing more.
@@ -34,7 +38,10 @@ Synthetic inputs follow the names optimum-intel uses and the input shapes of
 ``position_ids`` counting from ``past`` (also in the 3-row M-RoPE form), ``beam_idx = arange(batch)``,
 small random ``inputs_embeds``, and zeros of the declared element type for anything else. With
 ``past_len > 0`` a stateful model first runs a prefill of ``past_len`` tokens, then the measured step
-of ``seq_len`` tokens on top of the filled KV cache (no state reset in between).
+of ``seq_len`` tokens on top of the filled KV cache (no state reset in between). With ``new_tokens = N``
+the measured window goes on through N decode steps of one token each, as optimum-intel's ``generate``
+feeds them (``input_ids [B, 1]``, the mask and positions one longer each step): the KV cache grows, and
+is reallocated, as the plugin does it.
 
 Everything after the baseline counts, fixed costs included: the device plugin's code pages (file-backed;
 they keep paging in during compile and the first inference, ≈37 MiB on CPU, which dominates a tiny
@@ -131,6 +138,8 @@ class Measurement:
     """:data:`REPORTED_PROPERTIES` of the compiled model, as strings (missing ones left out)."""
     emulated_target: str | None = None
     """The ISA level this run emulated (:func:`emulation`), ``None`` for the host as it is."""
+    new_tokens: int = 0
+    """Decode steps of one token each after the measured inference, inside its window."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (bytes, seconds), versioned by ``schema_version``."""
@@ -153,8 +162,10 @@ def measure(
     sample_interval: float = 0.001,
     timeout: float = 600,
     emulate_target: str | None = None,
+    new_tokens: int = 0,
 ) -> Measurement:
-    """Measure the resident memory of read → compile → one inference of ``path`` in a fresh process.
+    """Measure the resident memory of read → compile → one inference of ``path`` in a fresh process
+    (and ``new_tokens`` decode steps after it).
 
     Args:
         path: an IR ``.xml`` or its folder (as for :func:`ovmem.ir.lift.read_model`).
@@ -168,6 +179,8 @@ def measure(
         timeout: seconds before the child is killed.
         emulate_target: run as on a weaker CPU (an ISA level or preset of :mod:`ovmem.target`):
             :func:`emulation`. An emulation, and labelled so.
+        new_tokens: decode steps of one token after the measured inference (a stateful model), all in
+            the measured window: a generation of that many tokens.
 
     Raises:
         UsageError: a bad size, path, shape or option.
@@ -184,14 +197,19 @@ def measure(
         raise UsageError(f"sample interval must be positive, got {sample_interval!r}")
     if not timeout > 0:
         raise UsageError(f"timeout must be positive, got {timeout!r}")
+    if isinstance(new_tokens, bool) or not isinstance(new_tokens, int) or new_tokens < 0:
+        raise UsageError(f"--new-tokens must be a non-negative integer, got {new_tokens!r}")
     env, props, emulated = emulation(emulate_target, properties)
 
     xml = resolve_model_path(path)
     model = read_model(xml)  # the same one-line errors as everywhere else, before spawning anything
-    runs = _plan_runs(model, spec)
+    if new_tokens and not model.get_variables():
+        raise UsageError(f"{xml.name}: --new-tokens needs a stateful model (a KV cache to generate on)")
+    runs = _plan_runs(model, spec, new_tokens)
     del model
 
-    request = {"xml": str(xml), "device": device, "properties": props, "interval": sample_interval, "runs": runs}
+    request = {"xml": str(xml), "device": device, "properties": props, "interval": sample_interval, "runs": runs,
+               "measured_runs": 1 + new_tokens}  # fmt: skip
     result = _run_child(Path(__file__), request, timeout, xml, env)
     return Measurement(
         model=_display_name(xml),
@@ -200,7 +218,7 @@ def measure(
         seq_len=spec.seq_len,
         batch=spec.batch,
         past_len=spec.past_len,
-        inputs={name: tuple(run["shape"]) for name, run in runs[-1]["inputs"].items()},
+        inputs={name: tuple(run["shape"]) for name, run in runs[-1 - new_tokens]["inputs"].items()},
         **_peak_fields(result),
         infer_start=Rss(**result["infer_start"]),
         infer_peak_rss_bytes=result["infer_peak"],
@@ -212,6 +230,7 @@ def measure(
         openvino_version=result["openvino_version"],
         properties=result["properties"],
         emulated_target=emulated,
+        new_tokens=new_tokens,
     )
 
 
@@ -223,7 +242,7 @@ def emulation(
     the target's), and the ISA level emulated.
 
     oneDNN, linked into the CPU plugin, caps its kernels at ``ONEDNN_MAX_CPU_ISA``
-    (``src/cpu/x64/cpu_isa_traits.cpp``, ``init_max_cpu_isa``): the ISA-gated fusions (``LLMMLP``),
+    (oneDNN's ``src/cpu/x64/cpu_isa_traits.cpp``, ``init_max_cpu_isa``): the ISA-gated fusions (``LLMMLP``),
     the FullyConnected kernels and their scratch follow the cap. The plugin's own CPUID checks
     (``ov::with_cpu_x86_*``: the SDPA / PagedAttention kernels' choice) do not, and the default
     ``INFERENCE_PRECISION_HINT`` stayed bf16 under every cap here (OpenVINO 2026.4), so the target's
@@ -294,13 +313,13 @@ def format_measurement(m: Measurement, include_baseline: bool = False) -> str:
     shapes = ", ".join(f"{k} {list(v)}" for k, v in m.inputs.items())
     lines = [
         f"{m.model} on {m.device}{_emulated(m.emulated_target)}, OpenVINO {version}: seq_len {m.seq_len}, "
-        f"batch {m.batch}, past_len {m.past_len}",
+        f"batch {m.batch}, past_len {m.past_len}" + (f", then {m.new_tokens} decode steps" if m.new_tokens else ""),
         f"  inputs       {shapes}",
         f"  properties   {props}",
         peak_line(m, include_baseline),
         f"    at peak    anon {fb(m.anon_at_peak)} + file {fb(m.file_at_peak)}",
         f"    own peaks  anon {fb(m.peak_anon_bytes)}, file {fb(m.peak_file_bytes)}",
-        f"  inference    peak {fb(m.infer_peak_rss_bytes)}, {fb(m.infer_peak_rss_bytes - m.infer_start.rss)} more than "
+        f"  {'generation' if m.new_tokens else 'inference':<12} peak {fb(m.infer_peak_rss_bytes)}, {fb(m.infer_peak_rss_bytes - m.infer_start.rss)} more than "
         f"before it ({fb(m.infer_start.rss)}: anon {fb(m.infer_start.anon)} + file {fb(m.infer_start.file)})",
         f"  plugin load  {fb(m.device_rss_bytes)} (in the peak; not the model's)",
         f"  baseline     {fb(m.baseline.rss)} (anon {fb(m.baseline.anon)}, file {fb(m.baseline.file)}) "
@@ -319,8 +338,9 @@ def _emulated(isa: str | None) -> str:
 # --- parent side --------------------------------------------------------------------------------
 
 
-def _plan_runs(model, spec) -> list[dict[str, Any]]:
-    """The inferences the child runs: an optional prefill of ``past_len`` tokens, then the measured one.
+def _plan_runs(model, spec, new_tokens: int = 0) -> list[dict[str, Any]]:
+    """The inferences the child runs: an optional prefill of ``past_len`` tokens, then the measured one,
+    then ``new_tokens`` decode steps of one token.
 
     Each run maps an input name to ``{"index", "shape", "kind", ...}``; the child makes the data.
     """
@@ -336,6 +356,8 @@ def _plan_runs(model, spec) -> list[dict[str, Any]]:
     if spec.past_len and stateful:
         steps.append(Specialization(seq_len=spec.past_len, batch=spec.batch, past_len=0, shapes=spec.shapes))
     steps.append(spec)
+    done = spec.past_len + spec.seq_len
+    steps += [Specialization(seq_len=1, batch=spec.batch, past_len=done + i, shapes={}) for i in range(new_tokens)]
     known = set()
     for param in model.get_parameters():
         known.update(param.output(0).get_names() | {param.get_friendly_name()})
@@ -625,14 +647,16 @@ def _child_main(argument: str) -> int:
         runs = request_spec["runs"]
         infer_seconds = 0.0
         infer_start, infer_peak = (base_rss, base_anon, base_file), 0
+        first_measured = len(runs) - request_spec["measured_runs"]
         for number, run in enumerate(runs):
-            measured = number == len(runs) - 1
-            stage = "inference" if measured else "prefill of the past tokens"
+            measured = number >= first_measured
+            stage = f"decode step {number - first_measured}" if number > first_measured else (
+                "inference" if measured else "prefill of the past tokens")
             inputs = {}
             for entry in run["inputs"].values():
                 element_type = compiled.inputs[entry["index"]].get_element_type()
                 inputs[entry["index"]] = _make_input(entry, element_type, rng)
-            if measured:
+            if number == first_measured:
                 infer_start = sampler.open_window()
             t0 = time.perf_counter()
             request.start_async(inputs, share_inputs=True)
@@ -643,7 +667,8 @@ def _child_main(argument: str) -> int:
                 if data.size:
                     data.flat[data.size - 1]  # noqa: B018 - touch one element
             if measured:
-                infer_seconds = seconds
+                infer_seconds += seconds
+            if number == len(runs) - 1:
                 infer_peak = sampler.close_window()
             del inputs
 

@@ -196,6 +196,7 @@ DEFS: dict[str, Schema] = {
         "openvino_version": (_STR, "the runtime measured"),
         "properties": (_map(_STR), "the compiled model's properties"),
         "emulated_target": _EMULATED,
+        "new_tokens": (_INT, "decode steps of one token after the inference, inside its window (--new-tokens)"),
     }),
     "genai-measurement": _object("`ovmem measure --runtime genai --json`: openvino_genai.LLMPipeline, one generate", {
         "schema_version": _VERSION, "runtime": (_enum("genai"), "who ran the model"),

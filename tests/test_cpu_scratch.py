@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
@@ -144,3 +146,24 @@ def test_mha_and_fc_requests_share_one_scratchpad():
     # an LLM keeps its SDPA (it has states): rule 2, no MHA Subgraph
     llm = _scratch(build_llama(GQA), "cpu-runtime{precision=bf16},cpu-scratch{threads=2}", seq_len=8)
     assert llm["sdpa"] > 0 and "mha" not in llm
+
+
+
+GENAI_QWEN = Path(__file__).resolve().parent / "fixtures" / "tiny-qwen2-f16"  # H 4, Hkv 2, head size 16
+
+
+@pytest.mark.parametrize(
+    ("sizes", "threads", "rows"),
+    [
+        ({"seq_len": 64}, 2, 64),  # a prefill: exec_loop_mixed loops over query heads, weight_h 1
+        ({"seq_len": 64, "batch": 3}, 2, 64),  # prefills only ("if only first token, loop H")
+        ({"seq_len": 1, "past_len": 64}, 2, 64),  # fewer decoding sequences than threads: exec_loop_bhl, the prefill's
+        ({"seq_len": 1, "past_len": 64, "batch": 2}, 2, 96),  # mixed, 2·Hkv ≤ 2·threads: over query heads, 1 · 96
+        ({"seq_len": 1, "past_len": 64, "batch": 3}, 2, 2 * 96),  # 3·Hkv > 2·threads: over KV heads, H/Hkv · 96
+    ],
+)
+def test_pa_weight_buffer(sizes, threads, rows):
+    """Rule 3: ``_weight [threads, weight_h, 32, rnd_up(kv_len, 32)]`` (``MHA::exec_loop_mixed``, grow-only) and
+    ``_output [threads, 32, H, D]``; ``rows`` is ``weight_h · rnd_up(kv_len, 32)``."""
+    report = ovmem.analyze(GENAI_QWEN, device="CPU", runtime="genai", threads=threads, **sizes)
+    assert report.scratch["pa"] == threads * 32 * rows * 4 + threads * 32 * 4 * 16 * 4

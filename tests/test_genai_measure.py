@@ -165,9 +165,10 @@ def test_cli_bad_input(args, words, capsys) -> None:
     assert len(err.splitlines()) == 1 and words in err
 
 
-def test_new_tokens_needs_genai_runtime(capsys) -> None:
-    assert main(["measure", str(QWEN), "--new-tokens", "3"]) == 2
-    assert "--new-tokens: only with --runtime genai" in capsys.readouterr().err
+def test_new_tokens_of_a_vlm_need_genai_runtime(capsys) -> None:
+    vlm = Path(__file__).parent / "fixtures" / "tiny-qwen2_5-vl-f16"
+    assert main(["measure", str(vlm), "--image", "56x56", "--new-tokens", "3"]) == 2
+    assert "--new-tokens: not for a VLM export with --runtime ov" in capsys.readouterr().err
 
 
 def test_bad_paths(tmp_path: Path) -> None:

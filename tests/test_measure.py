@@ -73,6 +73,14 @@ def test_past_len_fills_the_cache_first(at64: Measurement) -> None:
     assert m.infer_peak_rss_bytes >= m.infer_start.rss
 
 
+def test_new_tokens_are_decode_steps_inside_the_window(at64: Measurement) -> None:
+    m = measure(QWEN, seq_len=64, new_tokens=200)
+    assert m.new_tokens == 200 and m.inputs["input_ids"] == (1, 64)  # the prompt's inputs are reported
+    assert m.infer_start.rss == pytest.approx(at64.infer_start.rss, abs=8 * MiB)  # the window opens at the prompt
+    assert m.infer_seconds > at64.infer_seconds  # and runs through the 200 steps
+    assert "then 200 decode steps" in format_measurement(m)
+
+
 def test_non_llm_model_with_declared_shapes_and_properties(tmp_path) -> None:
     xml = tmp_path / "mlp.xml"
     ov.save_model(mlp(), xml, compress_to_fp16=False)
@@ -95,6 +103,8 @@ def test_bad_options() -> None:
         measure(QWEN, seq_len=0)
     with pytest.raises(UsageError, match="names no model input"):
         measure(QWEN, seq_len=8, shapes={"pixel_values": (1, 3)})
+    with pytest.raises(UsageError, match="new-tokens"):
+        measure(QWEN, seq_len=8, new_tokens=-1)
     with pytest.raises(UsageError, match="KEY=VALUE"):
         parse_properties(["NUM_STREAMS"])
     assert parse_properties(["NUM_STREAMS=1", " INFERENCE_PRECISION_HINT = f32"]) == {

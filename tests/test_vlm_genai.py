@@ -129,6 +129,24 @@ def test_vlm_pipeline_measurement(tmp_path):
         measure_genai_vlm(FIXTURES / "tiny-qwen2-f16", 8, cache_dir=tmp_path)
 
 
+@needs_genai
+@pytest.mark.parametrize(("name", "image_tokens"), [
+    ("tiny-minicpmv2_6-f16", 3 + 5 * (16 + 2) + 1),  # <image_id>0</image_id>, 5 parts of query_num 16 + tags, 1 newline
+    ("tiny-internvl2_5-f16", 7 * 256 + 2),  # <img>, 3x2 tiles + thumbnail of 256, </img>
+])
+def test_remote_code_families_under_vlm_pipeline(name, image_tokens, tmp_path):
+    from ovmem.vlm.genai_measure import measure_genai_vlm
+
+    folder = FIXTURES / name
+    m = measure_genai_vlm(folder, 8, 2, image=(1024, 682), cache_dir=tmp_path)
+    estimate = analyze_pipeline(folder, image=(1024, 682), prompt_tokens=8, device="CPU", runtime="genai",
+                                tokenizer=m.tokenizer_dir)  # fmt: skip
+    # genai's prompt: the image's tokens, a newline after the image tag, the 8 words
+    assert m.input_tokens == image_tokens + 1 + 8
+    assert estimate.image_tokens == image_tokens - (2 if "internvl" in name else 0)  # InternVL's tags: prompt text
+    assert m.generated_tokens == 2 and m.peak_rss_bytes > 0
+
+
 def test_llm_on_a_vlm_export_defaults_to_genai(capsys):
     """A text-only prompt through a VLM export's models: genai's language model keeps one logits row."""
     assert main(["llm", str(LLAVA), "256", "--json"]) == 0

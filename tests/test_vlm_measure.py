@@ -104,6 +104,36 @@ def test_fixed_image_encoders(path, tokens: int, extra: str | None) -> None:
     assert m.peak_rss_bytes > 0
 
 
+MINICPMV = FIXTURES / "tiny-minicpmv2_6-f16"
+INTERNVL = FIXTURES / "tiny-internvl2_5-f16"
+
+
+def test_minicpmv_runs_its_slices_as_one_padded_batch_then_the_resampler() -> None:
+    """The seed's example image: a source and 2x2 slices of 546x364 px, 1014 patches each (5070)."""
+    m = measure_pipeline(MINICPMV, image=(1024, 682), prompt_tokens=PROMPT)
+    estimate = analyze_pipeline(MINICPMV, image=(1024, 682), prompt_tokens=PROMPT, device="CPU", runtime="ov")
+    vision, resampler = (next(r for r in m.runs if r.role == role) for role in ("vision_embeddings", "resampler"))
+    assert vision.inputs == {"pixel_values": (5, 3, 14, 1014 * 14), "patch_attention_mask": (5, 1, 1014),
+                             "position_ids": (5, 1014)}  # fmt: skip
+    assert resampler.inputs["pos_embed"] == (1014, 5, 128) and resampler.output == (5, 16, 128)  # query_num 16
+    # 2.6: <image_id>0</image_id>, (16 + 2) per part, one newline between the two grid rows
+    assert m.image_tokens == estimate.image_tokens == 3 + 5 * 18 + 1
+    assert (m.vision_sequence, estimate.vision_sequence) == (5070, 5070)
+    assert estimate.host_bytes == {"MiniCPM-V position table": 32 * 39 * 128 * 4}  # the slices are 26x39 patches
+    # the seed's positional form: 5070 patches are 5 parts of 1014, the same run (a square grid's table)
+    positional = analyze_pipeline(MINICPMV, 5070, prompt_tokens=PROMPT, device="CPU", runtime="ov")
+    assert positional.image_tokens == estimate.image_tokens
+    assert positional.total_bytes - sum(positional.host_bytes.values()) == estimate.total_bytes - sum(
+        estimate.host_bytes.values())
+
+
+def test_internvl_tiles() -> None:
+    m = measure_pipeline(INTERNVL, image=(1024, 682), prompt_tokens=PROMPT)
+    estimate = analyze_pipeline(INTERNVL, image=(1024, 682), prompt_tokens=PROMPT, device="CPU", runtime="ov")
+    assert m.runs[1].inputs == {"pixel_values": (7, 3, 448, 448)}  # 3x2 tiles and a thumbnail
+    assert m.image_tokens == estimate.image_tokens == 7 * 256
+
+
 def test_estimate_is_close_on_a_tiny_fixture() -> None:
     """A tiny pipeline is almost all the plugin's own memory: its base, the vision kernels' code
     (Convolution, MVN, a cache-less SDPA) and one more compiled model's objects per sub-model

@@ -41,6 +41,8 @@ How to run (needs a separate venv, NOT the ovmem runtime venv)::
     /path/to/venv-with-optimum/bin/python tools/export_fixtures.py --only tiny-qwen2_5-vl-f16 tiny-llava-f16 tiny-gemma3-f16
     /path/to/venv-with-optimum/bin/python tools/export_fixtures.py --big --out /work/bigmodels \
         --only qwen2.5-vl-3b-2l-f16 llava-1.5-7b-2l-int4 gemma-3-4b-2l-f16  # real-width VLMs (1.4-3.2 GB each)
+    /path/to/venv-with-optimum/bin/python tools/export_fixtures.py --only tiny-minicpmv2_6-f16 tiny-internvl2_5-f16 \\
+        --remote-code minicpmv=DIR26 --remote-code internvl=DIRVL       # remote-code VLMs (below)
 
 Packages (the versions the committed fixtures were exported with; the ``export`` extra
 of pyproject.toml lists them, except optimum-intel, see below)::
@@ -87,6 +89,45 @@ names ("Model0", "Constant_1234") come from a process-wide counter; temp paths
 that optimum records in JSON side files are nulled.  The script writes only into
 ``OUT/NAME/`` (replacing it), plus the system temp dir, which it cleans up.
 
+Remote-code families (``Fixture(remote_code=KEY)``): MiniCPM-V 2.5 / 2.6 and InternVL2.5 ship
+their modeling code with the hub checkpoint (``trust_remote_code=True``), not in ``transformers``.
+That code is never copied into this repository: ``tools/remote_code/<family>.py`` names a public git
+repository + commit + file paths (``SOURCES``), the patches, the configs and ``prepare_checkpoint``,
+which writes the patched files and a random-weight checkpoint into the temp dir.  Give a local copy
+of the repository per key with ``--remote-code KEY=DIR`` (``KEY`` = ``minicpmv-2.5``, ``minicpmv-2.6``,
+``internvl``, or the family ``minicpmv`` / ``internvl`` for all its keys; ``--list`` shows each
+entry's key).  ``DIR`` is a clone (any checkout; files are read with ``git show COMMIT:PATH``), a bare
+git directory holding the commit, or a plain ``git archive COMMIT | tar -x -C DIR`` extract::
+
+    minicpmv-2.5: GIT_LFS_SKIP_SMUDGE=1 git clone https://github.com/theonlyengine/VQA_Model DIR \\
+                  && git -C DIR checkout 287e3f85192a7c4acf2564fc6bda0637439a9d78   # git copy of the hub repo
+    minicpmv-2.6: git clone https://github.com/404805854/minicpmv2.6-onnx DIR \\
+                  && git -C DIR checkout 8490e5923eeebae2ef7163fc7bb39f5b66967272   # the unmodified fork commit
+    internvl:     git clone https://github.com/OpenGVLab/InternVL DIR \\
+                  && git -C DIR checkout 2410d1dbf208f0e799459aff9376e5747dbf41a2   # internvl_chat/internvl/
+
+Without it such an entry stops the run before anything is exported, with the command above.  They are
+exported like every other entry (``trust_remote_code=True`` added); optimum copies the remote ``*.py``
+modules next to the IRs and they are dropped with the tokenizer files.  What is patched (exact
+``str.replace`` calls, asserted to match once; research/remote-code/minicpmv.md and
+research/remote-code/internvl.md give the detail, the IR layouts and the sizes):
+
+- MiniCPM-V 2.5/2.6 ``import torchvision`` dropped (+ 2.5's ``self.transform = None``): torchvision is
+  not installed, transformers refuses remote modules with missing imports; only ``chat()`` uses it.
+- MiniCPM-V ``resampler.py`` imports ``typing.List``, which it used to get from old torch's
+  ``torch.nn.functional`` star import.
+- MiniCPM-V 2.5 vision encoder: drop the ``output_attentions``/``output_hidden_states``/``return_dict``
+  kwargs optimum-intel 2.2.0's patcher passes to transformers 4.57's ``Idefics2Encoder``, which forwards
+  them to the patched attention (TypeError); numerically a no-op.
+- InternVL: the training repo's absolute ``internvl.*`` imports -> flat sibling ``.conversation`` (as in
+  hub checkpoints), InternLM2/Phi3 imports dropped (other LLMs).
+- InternVL: ``llm_config`` default ``['']`` -> ``['LlamaForCausalLM']`` (transformers >= 4.44 builds the
+  config with no arguments in ``to_diff_dict``; ``''`` raises).
+- InternVL: peft / einops / timm imports in try/except (not installed; LoRA, flash-attn path, and
+  DropPath, the identity in eval mode).
+- InternVL's checkpoint also gets a stub WordLevel tokenizer with the real special-token ids:
+  optimum-intel reads ``<IMG_CONTEXT>``'s id from it into ``config.json`` (``img_context_token_id``).
+
 Checkpoints are saved in bfloat16 like most real ones (``torch_dtype`` per entry; the
 LLaVA entries use float16, like llava-hf/llava-1.5-7b-hf).  The fp16 entries load
 them as float16 (``OVConfig(dtype="fp16")``), so every float weight in the IR is
@@ -117,6 +158,12 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT / "tools") not in sys.path:  # tools/remote_code when imported from elsewhere
+    sys.path.insert(0, str(REPO_ROOT / "tools"))
+
+import remote_code  # stdlib-only at import; torch/transformers load inside prepare_checkpoint
+from remote_code import internvl, minicpmv
+
 DEFAULT_OUT = REPO_ROOT / "tests" / "fixtures"
 
 # Files an exporter might emit that fixtures never keep.
@@ -130,6 +177,8 @@ _DROP_PREFIXES = (
     "added_tokens",
     "chat_template",
 )
+# Remote-code modules optimum copies next to the IRs: third-party code, never kept.
+_DROP_SUFFIXES = (".py",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,6 +197,9 @@ class Fixture:
     stateful: export KV cache as ReadValue/Assign state (the LLM default).
     prepare: optional hook ``(checkpoint_dir) -> None`` run after
         ``save_pretrained`` (e.g. to write a processor config for a VLM).
+    remote_code: key of a ``tools/remote_code`` source (``"minicpmv-2.6"``, ``"internvl"``, ...): the
+        checkpoint comes from that family's ``prepare_checkpoint`` with ``config_kwargs`` as its config
+        (``config_class`` / ``model_class`` are then only labels), exported with ``trust_remote_code``.
     """
 
     name: str
@@ -161,6 +213,7 @@ class Fixture:
     stateful: bool = True
     seed: int = 0
     prepare: Optional[Callable[[Path], None]] = None
+    remote_code: Optional[str] = None
 
 
 # The widths every tiny fixture shares: small enough to commit, every block still present.
@@ -455,6 +508,27 @@ FIXTURES: Dict[str, Fixture] = {
             task="image-text-to-text",
             prepare=_GEMMA3_PROCESSOR_TINY,
         ),
+        # Remote-code VLMs (tools/remote_code/; export with --remote-code, see the module docstring).
+        Fixture(
+            name="tiny-minicpmv2_6-f16",
+            description="MiniCPM-V 2.6: SigLIP NaViT 2 layers hidden 64 (448 px table), resampler 16 queries, "
+            "Qwen2 2 layers hidden 128 (resampler heads = hidden // 128), vocab 256, untied, fp16",
+            config_class="MiniCPMVConfig",
+            config_kwargs=minicpmv.TINY_MINICPMV_2_6,
+            model_class="AutoModelForCausalLM",
+            task="image-text-to-text",
+            remote_code="minicpmv-2.6",
+        ),
+        Fixture(
+            name="tiny-internvl2_5-f16",
+            description="InternVL2.5: InternViT 2 layers hidden 64 (448 px tiles), pixel shuffle 0.5 + MLP -> "
+            "256 tokens/tile, Qwen2 2 layers hidden 64, vocab 256, untied, fp16",
+            config_class="InternVLChatConfig",
+            config_kwargs=internvl.TINY,
+            model_class="AutoModelForCausalLM",
+            task="image-text-to-text",
+            remote_code="internvl",
+        ),
     ]
 }
 
@@ -735,6 +809,66 @@ for _name, _desc, _cls, _kw, _model, _prep, _dtype in [
             )
         )
 
+# Remote-code VLMs at real widths, reduced depth (configs in tools/remote_code/), plus a tiny
+# MiniCPM-V 2.5 that checks the 2.5 code path in a minute (local only, like the rest of BIG_MODELS).
+_BIG_REMOTE_VLMS = [
+    Fixture(
+        name="tiny-minicpmv2_5-f16",
+        description="tiny MiniCPM-Llama3-V 2.5 (llama 128 x 2 layers, Idefics2/SigLIP 64 x 2 layers, "
+        "16 queries), fp16; a quick check of the 2.5 path",
+        config_class="MiniCPMVConfig",
+        config_kwargs=minicpmv.TINY_MINICPMV_2_5,
+        torch_dtype="float16",
+        task="image-text-to-text",
+        remote_code="minicpmv-2.5",
+    ),
+]
+for _name, _desc, _cls, _kw, _dtype, _key in [
+    (
+        "minicpm-v-2.5-2l",
+        "MiniCPM-Llama3-V-2.5 real widths (Llama-3-8B 4096, 32q/8kv, vocab 128256, untied; SigLIP-400M 1152 "
+        "x 4 layers; resampler 96 queries) but 2 LLM layers, random weights",
+        "MiniCPMVConfig",
+        minicpmv.MINICPMV_2_5_2L,
+        "float16",  # the hub checkpoint is float16
+        "minicpmv-2.5",
+    ),
+    (
+        "minicpm-v-2.6-2l",
+        "MiniCPM-V-2.6 real widths (Qwen2-7B 3584, 28q/4kv, vocab 151666, untied; SigLIP-400M 1152 x 4 layers; "
+        "resampler 64 queries) but 2 LLM layers, random weights",
+        "MiniCPMVConfig",
+        minicpmv.MINICPMV_2_6_2L,
+        "bfloat16",
+        "minicpmv-2.6",
+    ),
+    (
+        "internvl2.5-4b-2l",
+        "InternVL2.5-4B real widths (Qwen2.5-3B 2048, 16q/2kv, vocab 151674, untied; InternViT-300M 1024 x 4 "
+        "layers at 448 px; 256 tokens/tile) but 2 LLM layers, random weights",
+        "InternVLChatConfig",
+        internvl.BIG,
+        "bfloat16",
+        "internvl",
+    ),
+]:
+    for _suffix, _weights, _wdesc in (
+        ("f16", "fp16", "fp16"),
+        ("int4", INT4_ASYM_G128, "language model NNCF int4 asym g128 (ratio 1.0), other parts int8 sym"),
+    ):
+        _BIG_REMOTE_VLMS.append(
+            Fixture(
+                name=f"{_name}-{_suffix}",
+                description=f"{_desc}, {_wdesc}",
+                config_class=_cls,
+                config_kwargs=_kw,
+                weights=_weights,
+                torch_dtype=_dtype,
+                task="image-text-to-text",
+                remote_code=_key,
+            )
+        )
+
 BIG_MODELS: Dict[str, Fixture] = {
     f.name: f
     for f in [
@@ -808,6 +942,7 @@ BIG_MODELS: Dict[str, Fixture] = {
             weights=INT4_ASYM_G128,
         ),
         *_BIG_VLMS,
+        *_BIG_REMOTE_VLMS,
     ]
 }
 
@@ -828,7 +963,16 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _save_random_checkpoint(fx: Fixture, ckpt: Path) -> None:
+def _save_random_checkpoint(fx: Fixture, ckpt: Path, source_dir: Optional[Path] = None) -> None:
+    if fx.remote_code is not None:
+        src = remote_code.sources()[fx.remote_code]
+        remote_code.family_module(src.family).prepare_checkpoint(
+            source_dir, fx.config_kwargs, ckpt, seed=fx.seed, torch_dtype=fx.torch_dtype
+        )
+        if fx.prepare is not None:
+            fx.prepare(ckpt)
+        return
+
     import torch
     import transformers
 
@@ -852,6 +996,8 @@ def _export(fx: Fixture, ckpt: Path, staging: Path) -> None:
     from optimum.exporters.openvino import main_export
     from optimum.intel import OVConfig
 
+    # Remote-code checkpoints: optimum loads them with AutoModelForCausalLM + their auto_map.
+    remote = {"trust_remote_code": True} if fx.remote_code is not None else {}
     if isinstance(fx.weights, str):
         if fx.weights not in ("fp16", "fp32"):
             raise ValueError(f"{fx.name}: weights must be 'fp16', 'fp32' or a quantization dict")
@@ -866,6 +1012,7 @@ def _export(fx: Fixture, ckpt: Path, staging: Path) -> None:
             convert_tokenizer=False,
             library_name="transformers",
             local_files_only=True,
+            **remote,
         )
         return
 
@@ -885,6 +1032,7 @@ def _export(fx: Fixture, ckpt: Path, staging: Path) -> None:
         convert_tokenizer=False,
         library_name="transformers",
         local_files_only=True,
+        **remote,
     )
     _main_quantize(
         model_name_or_path=str(ckpt),
@@ -893,19 +1041,26 @@ def _export(fx: Fixture, ckpt: Path, staging: Path) -> None:
         quantization_config=qcfg,
         output=staging,
         cache_dir=None,
+        **remote,
     )
 
 
-def export_fixture(fx: Fixture, out_root: Path) -> Path:
+def export_fixture(fx: Fixture, out_root: Path, source_dir: Optional[Path] = None) -> Path:
     dest = out_root / fx.name
     with tempfile.TemporaryDirectory(prefix=f"ovmem-export-{fx.name}-") as tmp:
         tmp = Path(tmp)
+        if fx.remote_code is not None:
+            # transformers copies remote modules into HF_MODULES_CACHE (read when it is imported, which
+            # has not happened yet in this child): keep that copy in the temp dir, not in ~/.cache.
+            os.environ["HF_MODULES_CACHE"] = str(tmp / "hf_modules")
         ckpt = tmp / "checkpoint"
         staging = tmp / "ir"
-        _save_random_checkpoint(fx, ckpt)
+        _save_random_checkpoint(fx, ckpt, source_dir)
         _export(fx, ckpt, staging)
         kept = sorted(
-            p for p in staging.iterdir() if p.is_file() and not p.name.startswith(_DROP_PREFIXES)
+            p
+            for p in staging.iterdir()
+            if p.is_file() and not p.name.startswith(_DROP_PREFIXES) and not p.name.endswith(_DROP_SUFFIXES)
         )
         if not any(p.suffix == ".xml" for p in kept):
             raise RuntimeError(f"{fx.name}: exporter produced no IR in {staging}: {os.listdir(staging)}")
@@ -965,6 +1120,40 @@ def _report(dest: Path) -> int:
     return total
 
 
+def remote_code_dirs(specs: list, fixtures: list) -> Dict[str, Path]:
+    """Source key -> directory for the remote-code ``fixtures``, from ``--remote-code KEY=DIR`` ``specs``.
+
+    Raises ``ValueError`` with a one-line message (what to clone) if a needed source is missing or a
+    directory does not hold it.
+    """
+    known = remote_code.sources()
+    given: Dict[str, Path] = {}
+    for spec in specs:
+        key, sep, directory = spec.partition("=")
+        if not sep or not directory:
+            raise ValueError(f"--remote-code {spec!r}: expected KEY=DIR")
+        if key not in known and key not in {src.family for src in known.values()}:
+            keys = sorted({src.family for src in known.values()} | set(known))
+            raise ValueError(f"--remote-code {spec!r}: unknown KEY {key!r}; known: {keys}")
+        given[key] = Path(directory).expanduser().resolve()
+    dirs: Dict[str, Path] = {}
+    for fx in fixtures:
+        if fx.remote_code is None or fx.remote_code in dirs:
+            continue
+        src = known[fx.remote_code]
+        directory = given.get(src.key) or given.get(src.family)
+        if directory is None:
+            raise ValueError(
+                f"{fx.name} needs --remote-code {src.family}=DIR (or {src.key}=DIR), a copy of "
+                f"{src.url} at {src.commit}: {src.clone_hint()}"
+            )
+        problem = remote_code.check(src, directory)
+        if problem is not None:
+            raise ValueError(f"{fx.name} ({src.key}): {problem}; get it with: {src.clone_hint()}")
+        dirs[src.key] = directory
+    return dirs
+
+
 def main(argv: Optional[list] = None) -> int:
     parser = argparse.ArgumentParser(
         description="Export tiny random-weight OpenVINO IR fixtures (see module docstring).",
@@ -982,6 +1171,14 @@ def main(argv: Optional[list] = None) -> int:
         help="select the real-width local validation models (BIG_MODELS) instead of the tiny fixtures",
     )
     parser.add_argument("--list", action="store_true", help="list entries and exit")
+    parser.add_argument(
+        "--remote-code",
+        action="append",
+        default=[],
+        metavar="KEY=DIR",
+        help="local copy of a remote-code source for the entries that need one (KEY: minicpmv, internvl, "
+        "or a versioned key such as minicpmv-2.5; see --list and the module docstring); repeatable",
+    )
     parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)  # worker mode
     args = parser.parse_args(argv)
 
@@ -993,7 +1190,8 @@ def main(argv: Optional[list] = None) -> int:
                 w = fx.weights if isinstance(fx.weights, str) else "nncf " + ",".join(
                     f"{k}={v}" for k, v in fx.weights.items()
                 )
-                print(f"  {fx.name:<22} {fx.config_class:<16} {w:<40} {fx.description}")
+                remote = f" [--remote-code {fx.remote_code}]" if fx.remote_code else ""
+                print(f"  {fx.name:<22} {fx.config_class:<18} {w:<40} {fx.description}{remote}")
         return 0
 
     names = args.only or list(table)
@@ -1003,6 +1201,11 @@ def main(argv: Optional[list] = None) -> int:
         hint = " (add --big)" if any(n in other for n in unknown) and not args.big else ""
         parser.error(f"unknown entries {unknown}{hint}; known: {sorted(table)}")
 
+    try:
+        source_dirs = remote_code_dirs(args.remote_code, [table[n] for n in names])
+    except ValueError as e:
+        parser.exit(2, f"{parser.prog}: error: {e}\n")
+
     if args.out is None:
         if args.big:
             parser.error("--big needs an explicit --out outside the repository (models are 100s of MB)")
@@ -1011,7 +1214,8 @@ def main(argv: Optional[list] = None) -> int:
     out_root.mkdir(parents=True, exist_ok=True)
     if args.in_process:
         for name in names:
-            export_fixture(table[name], out_root)
+            fx = table[name]
+            export_fixture(fx, out_root, source_dirs.get(fx.remote_code) if fx.remote_code else None)
         return 0
 
     grand = 0
@@ -1024,6 +1228,8 @@ def main(argv: Optional[list] = None) -> int:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--out", str(out_root), "--only", name, "--in-process"]
         if args.big:
             cmd.append("--big")
+        if fx.remote_code is not None:
+            cmd += ["--remote-code", f"{fx.remote_code}={source_dirs[fx.remote_code]}"]
         env = dict(os.environ, PYTHONHASHSEED="0")
         proc = subprocess.run(cmd, env=env)
         if proc.returncode != 0:

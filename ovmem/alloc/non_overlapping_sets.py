@@ -1,6 +1,7 @@
 """``non-overlapping-sets``: the CPU plugin's planner for dynamic-shape tensors.
 
-A port, in our words, of ``MemoryManageNonOverlapingSets::solve`` in openvinotoolkit/openvino
+A port, in our words, of ``MemoryManagerNonOverlappingSets::solve`` (``MemoryManageNonOverlapingSets``
+before 2025) in openvinotoolkit/openvino
 ``src/plugins/intel_cpu/src/memory_control.cpp`` — the manager the plugin uses for every tensor whose
 size is only known at run time, which is every activation of an LLM compiled as optimum-intel exports
 it:

@@ -25,9 +25,10 @@ Constants take their data and storage from the exported model by name, so tied w
 once; a constant the plugin made while compiling is marked :data:`COMPILED_CONSTANT`. Whatever cannot be resolved keeps a dynamic shape and is counted in
 ``graph.meta["dynamic_values"]``.
 
-Source of the runtime model's fields: ``src/plugins/intel_cpu/src/exec_graph_info.hpp`` and
-``Graph::dump()`` / ``dump_graph_as_ie_ngraph_net`` in ``src/plugins/intel_cpu/src/graph_dumper.cpp``
-(openvinotoolkit/openvino).
+Source of the runtime model's fields (openvinotoolkit/openvino): the keys in
+``src/inference/dev_api/openvino/runtime/exec_model_info.hpp`` (``ov::exec_model_info``) and
+``Graph::dump()`` (``src/plugins/intel_cpu/src/graph.cpp``), which returns
+``dump_graph_as_ie_ngraph_net`` (``src/plugins/intel_cpu/src/graph_dumper.cpp``).
 """
 
 from __future__ import annotations

@@ -161,9 +161,10 @@ def fc_constants(node: Node) -> list[tuple[Value, bool]]:
     In the exported graph: a ``MatMul`` whose second input is computed from weights; its largest
     constant is the weight, the others are scales and zero points. In a runtime graph
     (``--lift runtime``) the plugin's nodes name their ports: ``FullyConnected`` reads the weight
-    on port 1 and bias, scale and zero point after it (``nodes/fullyconnected.cpp``); ``LLMMLP``
-    and ``QKVProjection`` read three weights on ports 1-3 and their scales after them
-    (``nodes/llm_mlp.cpp``, ``nodes/qkv_proj.cpp``).
+    on port 1 and bias, scale and zero point after it
+    (``src/plugins/intel_cpu/src/nodes/fullyconnected.cpp``); ``LLMMLP`` and ``QKVProjection`` read three
+    weights on ports 1-3 and their scales after them (``src/plugins/intel_cpu/src/nodes/llm_mlp.cpp``,
+    ``src/plugins/intel_cpu/src/nodes/qkv_proj.cpp``, openvinotoolkit/openvino).
     """
     ports = RUNTIME_WEIGHT_PORTS.get(node.op_type)
     if ports is not None:  # a constant on two ports (Phi-3's gate_up read as gate and as up) packs once

@@ -5,18 +5,22 @@ so each counts once, for the whole run (next to the temporaries, not in their ar
 real-width Phi-3-mini, Llama-3.2-1B and Qwen2-0.5B exports by tracing the plugin's allocations and
 the pages they touch (``docs/cpu-plugin-notes.md`` section 10):
 
-  1. ``fc``: every dynamic-shape FullyConnected takes its oneDNN scratchpad from the graph's one
-     grow-only ``DnnlScratchPad`` (``src/plugins/intel_cpu/src/dnnl_scratch_pad.h``). oneDNN's
-     brgemm inner product on AMX reduces at most 64 blocks of 32 input channels in one pass
-     (``jit_brgemm_ip_fwd_conf_t::init_conf`` in ``src/cpu/x64/brgemm/brgemm_inner_product_utils.cpp``);
-     with more input features (K > 2048) and a bf16/f16 output it accumulates the whole
-     ``M × N`` output in f32 there — M·N·4 bytes, written, so resident. Only on AMX targets, in
-     bf16/f16 inference, with more than one thread, and for wide outputs (N ≥ 3072: narrower ones
-     take a loop order that touches a per-thread block only). The buffer is the largest such FC's:
-     for a decoder with hidden size above 2048 that is the LM head, ``T × vocab × 4``.
-  2. ``sdpa``: in a model with states (the plugin decomposes every SDPA of a model without
-     variables, ``ScaledDotProductAttentionDecomposition``'s callback in ``transformation_pipeline.cpp``;
-     rule 4), the ``ScaledDotProductAttention`` prefill kernel (``MHAKernel<KT_ONEDNN>`` in
+  1. ``fc``: every dynamic-shape FullyConnected takes its oneDNN scratchpad from the graph's one grow-only
+     ``DnnlScratchPad`` (``src/plugins/intel_cpu/src/dnnl_scratch_pad.h``). oneDNN's brgemm inner product on
+     AMX reduces at most 64 blocks of 32 input channels in one pass (``jit_brgemm_ip_fwd_conf_t::init_conf``
+     in oneDNN's ``src/cpu/x64/jit_brgemm_inner_product_utils.cpp``, openvinotoolkit/oneDNN fork); with more
+     input features (K > 2048) and a bf16/f16 output it accumulates the whole ``M × N`` output in f32 there
+     — M·N·4 bytes, written, so resident. Only on AMX targets, in bf16/f16 inference, with more than one
+     thread, and for wide outputs (N ≥ 3072: narrower ones take a loop order that touches a per-thread block
+     only). The buffer is the largest such FC's: for a decoder with hidden size above 2048 that is the LM
+     head, ``T × vocab × 4``.
+  2. ``sdpa``: in a model with states (``Transformations::PreLpt`` in
+     ``src/plugins/intel_cpu/src/transformations/transformation_pipeline.cpp`` keeps only the SDPAs
+     that ``SDPASubgraphFusion`` turns into ``ScaledDotProductAttentionWithKVCache``, which needs the
+     ReadValue/Assign pattern; ``CommonOptimizations`` decomposes every other one,
+     ``ScaledDotProductAttentionDecomposition``; older versions had a callback on that pass keeping every
+     SDPA of a model with variables; rule 4), the ``ScaledDotProductAttention`` prefill kernel
+     (``MHAKernel<KT_ONEDNN>`` in
      ``src/plugins/intel_cpu/src/nodes/scaled_attn.cpp``; all layers share one executor, cached by
      precision) keeps K and V packed for brgemm (``B·Hk·L·(S + Sv)`` elements in the inference
      precision), an f32 copy of its output in bf16/f16 mode (``B·Tq·H·Sv·4``), and per-thread
@@ -26,13 +30,22 @@ the pages they touch (``docs/cpu-plugin-notes.md`` section 10):
 
   3. ``pa``: the ``PagedAttentionExtension`` kernel (the model as openvino.genai compiles it after
      ``SDPAToPagedAttention``, ``--runtime genai``, ``docs/genai-notes.md`` rule 6): all nodes share
-     one executor (``PagedAttention::createPrimitive`` in ``nodes/paged_attn.cpp`` takes it from the
-     graph's params cache, keyed by precision) with grow-only f32 buffers (``MHAHelper::init`` in
-     ``executor_pa.cpp``) ``_weight [threads, H, 32, rnd_up(kv_len, 32)]`` and ``_output [threads,
-     32, H, D]``, where kv_len is the context at the prefill (``past + seq``), H the query heads and
-     D the larger head size (the node's ``num_k_heads``/``k_head_size``/``v_head_size`` attributes).
-     ``pa_nodes``: ``one`` (the shared executor: the largest node's buffers) or ``all`` (the what-if
-     of an executor per node).
+     one executor (``PagedAttention::createPrimitive`` in ``src/plugins/intel_cpu/src/nodes/paged_attn.cpp``
+     takes it from the graph's params cache, keyed by precision) with grow-only f32 buffers
+     (``src/plugins/intel_cpu/src/nodes/kernels/scaled_attn/executor_pa.cpp`` since
+     openvinotoolkit/openvino#29850, 2025, so in 2026.4):
+     ``_weight [threads, weight_h, 32, rnd_up(kv_len, 32)]``, sized by
+     ``MHAHelper::resize_temporary_weight_buffer`` from ``MHA::exec_loop_mixed``, and ``_output
+     [threads, 32, H, D]`` (``MHAHelper::init``). kv_len is the context (``past + seq``), H the query
+     heads, D the head size (``max(D, D_v)`` with by-channel u8 keys; ovmem takes the larger) — the
+     node's ``num_k_heads``/``k_head_size``/``v_head_size`` attributes. ``weight_h`` is 1 when the loop
+     runs over query heads, always in a prefill ("if only first token, loop H"), and ``H / Hkv`` when
+     it runs over KV heads: a step of ``batch ≥ threads`` decoding sequences with
+     ``batch · Hkv > 2 · threads``. With ``seq_len`` 1 the buffer is the larger of the prefill's
+     (``past`` keys, weight_h 1) and the decode step's, if that takes the mixed loop (fewer decoding
+     sequences than threads take ``exec_loop_bhl``, whose own ``[batch, H, 1, kv_len]`` buffers are not
+     modelled). ``pa_nodes``: ``one`` (the shared
+     executor: the largest node's buffers) or ``all`` (the what-if of an executor per node).
 
   4. ``mha``: an SDPA of a model without states becomes MatMul/Softmax/MatMul, which the Snippets
      tokenizer makes one MHA ``Subgraph`` (AVX2 in f32, AVX-512 in f32/bf16, AMX-FP16 in f16:
@@ -101,14 +114,21 @@ def _fc_scratch(node: Node, precision: str, threads: int, target: Target) -> int
     return math.prod(out.type.shape) * 4 if k > BRGEMM_MAX_K and n >= WIDE_N else 0
 
 
-def _pa_scratch(node: Node, threads: int, keys: int) -> int:
+def _pa_scratch(node: Node, threads: int, seq: int, past: int, batch: int) -> int:
     q, attributes = node.inputs[0].type.shape, node.attributes
     if len(q) != 2 or not attributes.get("k_head_size"):
         return 0
     heads = q[1] // attributes["k_head_size"]
+    kv_heads = attributes.get("num_k_heads") or heads
     head_size = max(attributes["k_head_size"], attributes.get("v_head_size", 0))
-    kv_len = -(-keys // SDPA_BLOCK) * SDPA_BLOCK
-    return threads * heads * SDPA_BLOCK * kv_len * 4 + threads * SDPA_BLOCK * heads * head_size * 4
+    rows = _round_up(past + seq, SDPA_BLOCK)  # weight_h · rnd_up(kv_len, 32): a prefill loops over query heads
+    if seq == 1 and past > 0:
+        # a decode step: the buffer is the prefill's of the past tokens, unless exec_loop_mixed (at least one
+        # sequence per thread) grows it, over KV heads (H / Hkv) with more than two work items per thread
+        mixed = batch >= threads
+        weight_h = heads // kv_heads if mixed and batch * kv_heads > 2 * threads else 1
+        rows = max(_round_up(past, SDPA_BLOCK), weight_h * rows if mixed else 0)
+    return threads * SDPA_BLOCK * rows * 4 + threads * SDPA_BLOCK * heads * head_size * 4
 
 
 def _sdpa_scratch(node: Node, precision: str, threads: int, queries: int, keys: int, kv_heads: int | None) -> int:
@@ -190,7 +210,9 @@ class CpuScratch(Pass):
             kv_heads = min(caches) if caches else None
             scratch["sdpa"] = max((_sdpa_scratch(n, precision, threads, queries, keys, kv_heads) for n in sdpa), default=0)
         if self.pa:
-            pa = [_pa_scratch(n, threads, past + seq) for n in graph.nodes if n.op_type == "PagedAttentionExtension"]
+            batch = graph.meta.get("batch", 1)
+            pa = [_pa_scratch(n, threads, seq, past, batch) for n in graph.nodes
+                  if n.op_type == "PagedAttentionExtension"]  # fmt: skip
             scratch["pa"] = sum(pa) if self.pa_nodes == "all" else max(pa, default=0)
         if self.mha and not graph.states:
             mha = max((_mha_scratch(n, precision, threads, target.core_cache) for n in sdpa), default=0)

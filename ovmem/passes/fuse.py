@@ -60,10 +60,11 @@ post-ops), rule 5 last:
      gate/up weights ``[I, H]`` (``[2I, H]`` fused), down ``[H, I]``, ``H`` and ``I`` multiples of 32
      (``MLP_BLOCK``). Sources:
      ``src/plugins/intel_cpu/src/transformations/cpu_opset/x64/pass/mlp_fusion.cpp``
-     (``MLPFusionPass``), registered in ``transformations/transformation_pipeline.cpp``
+     (``MLPFusionPass``), registered in ``src/plugins/intel_cpu/src/transformations/transformation_pipeline.cpp``
      (``Transformations::PostLpt``: ``can_use_amx_bf16_int8``/``can_use_amx_fp16``), with the callback
      ``src/plugins/intel_cpu/src/nodes/llm_mlp.cpp`` (``LLMMLP::isSupportedOperation``; the
-     ``REG_BLK_*_SIZE`` of ``nodes/kernels/x64/mlp_kernel.hpp``). Where ovmem differs: it cannot
+     ``REG_BLK_*_SIZE`` of
+     ``src/plugins/intel_cpu/src/nodes/kernels/x64/mlp_kernel.hpp``). Where ovmem differs: it cannot
      see the ``decompression`` mark that keeps a weight ``Convert`` (exports always carry it; an
      opset-built fused gate_up without it is folded to f32 by the plugin and not fused); and where
      an inner value has another reader the plugin still forms ``LLMMLP`` and recomputes that part,

@@ -13,7 +13,8 @@ which compiles LLMs with dynamic shapes (sources in ``docs/passes.md``):
   3. ``split`` (on): ``Split`` / ``VariadicSplit`` outputs are views of the input under the same
      condition on the declared input shape (``Split::initSupportedPrimitiveDescriptors``).
   4. ``eltwise`` (``auto``: only where the declared shapes are static, as the plugin's
-     ``Eltwise::canBeInPlace`` refuses dynamic nodes): an elementwise op writes over its first input
+     ``Eltwise::initSupportedPrimitiveDescriptors`` offers in-place only when
+     ``!isDynamicNode() && canBeInPlace()``): an elementwise op writes over its first input
      when every input has this op as its only reader, the first input is not a model input, and it
      has the output's shape and element type.
   5. ``transpose`` (on): a ``Transpose`` that moves only axes of a static size 1 (the others keep
@@ -22,7 +23,8 @@ which compiles LLMs with dynamic shapes (sources in ``docs/passes.md``):
      rewrites it so before the plugin plans memory — e.g. ``[T, 1, H, D] → [T, H, 1, D]`` in the
      graph openvino.genai compiles.
   6. ``rope`` (``auto``): a fused rotate-half RoPE (``fuse.rope``) writes over its input ``x``, as
-     the CPU plugin's ``RoPE`` node does (``nodes/rope.cpp``, ``can_inplace``), unless it absorbed
+     the CPU plugin's ``RoPE`` node does (``src/plugins/intel_cpu/src/nodes/rope.cpp``, ``can_inplace``),
+     unless it absorbed
      the Transpose before it (``input_trans0213``) or ``x`` is a slice (``slice_start``/``slice_stop``,
      or the rotated part of a partial rotation); nothing else may read ``x`` (else the plugin copies
      it first, ``Graph::ResolveComplexInplaceConflicts``) and it is no model input. A ViT's ``q``/``k``

@@ -7,7 +7,8 @@ Rules:
   2. The element type is, in order: the ``precision`` option (``--kv-cache-precision``), the model's
      ``rt_info`` ``runtime_options`` ``KV_CACHE_PRECISION`` (optimum-intel writes ``f16`` there for
      unquantised exports; OpenVINO applies it when compiling), else ``fallback``: the variable's
-     declared type, or a device's default (u8 for the CPU plugin on x86, ``config.h``; i8 for the
+     declared type, or a device's default (u8 for the CPU plugin on x86,
+     ``src/plugins/intel_cpu/src/config.h``; i8 for the
      GPU plugin on GPUs without XMX, ``ExecutionConfig::apply_model_specific_options``).
   3. Quantised caches (``u8``, ``i8``, ``u4``) carry a scale and a zero point per token, per head
      and per group of ``group_size`` channels of the last axis (0 = the whole axis, the runtime's
@@ -29,12 +30,13 @@ Rules:
      that costs no RSS): ``ceil(T / block)`` blocks with ``T = past + seq + new_tokens - 1`` (the
      last sampled token is never fed back; ``T = past + seq`` with ``new_tokens`` 0), per sequence
      of the batch. ``growth`` does not apply.
-  6. Paged block layout per variable (``executor_pa.cpp``; a variable whose id names ``value`` is
-     a value cache, every other one a key cache; the id's last ``key``/``value`` counts), ``Hkv`` heads of ``D`` channels: 16/32-bit
-     ``Hkv·block·D`` elements; quantised keys by channel, ``[Hkv, block + 2·scale/elem, D]``
-     (an f32 scale and zero point per channel per block: 8 extra u8 rows); quantised values by
-     token, ``[Hkv, block, D + 2·scale/elem]`` (f32 scale and zero point before each token's D bytes).
-     u8: ``Hkv·(40·D + 32·(D + 8))`` bytes per block per layer (K + V).
+  6. Paged block layout per variable
+     (``src/plugins/intel_cpu/src/nodes/kernels/scaled_attn/executor_pa.cpp``; a variable whose id names
+     ``value`` is a value cache, every other one a key cache; the id's last ``key``/``value`` counts),
+     ``Hkv`` heads of ``D`` channels: 16/32-bit ``Hkv·block·D`` elements; quantised keys by channel,
+     ``[Hkv, block + 2·scale/elem, D]`` (an f32 scale and zero point per channel per block: 8 extra u8 rows);
+     quantised values by token, ``[Hkv, block, D + 2·scale/elem]`` (f32 scale and zero point before each
+     token's D bytes). u8: ``Hkv·(40·D + 32·(D + 8))`` bytes per block per layer (K + V).
 
 Reads: ``graph.states``, ``graph.meta["rt_info"]``, ``graph.meta["past_len"]``/``["seq_len"]``.
 Writes: the state key ``state_bytes`` (:data:`STATE_BYTES`) and ``state_precision`` on every state.
@@ -60,7 +62,9 @@ KV_PRECISIONS = ("f32", "f16", "bf16", "u8", "i8", "u4")
 QUANTIZED = frozenset({"u8", "i8", "u4"})
 SCALE_BYTES = 4  # f32 scale and f32 zero point per group
 CHUNK_TOKENS, CHUNK_SPREAD = 128, 64  # growth=chunk: 128 + i % 64 spare tokens (the GPU plugin)
-PAGED_BLOCK = 32  # openvino.genai's KV block on CPU (``cpu_block_size`` in kv_cache_manager.hpp)
+# openvino.genai's KV block on CPU (``cpu_block_size`` in openvinotoolkit/openvino.genai
+# ``src/cpp/src/continuous_batching/cache/kv_cache_manager.hpp``)
+PAGED_BLOCK = 32
 
 STATE_BYTES: MetaKey[int] = MetaKey("state_bytes", int, "Bytes the runtime holds for the variable (with overhead).")
 STATE_PRECISION: MetaKey[str] = MetaKey("state_precision", str, "Element type the runtime stores the variable in.")

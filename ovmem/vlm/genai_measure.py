@@ -43,9 +43,10 @@ _SPECIALS = {
                  "<|image_pad|>": "image_token_id", "<|video_pad|>": "video_token_id"},
     "gemma3": {"<start_of_image>": "boi_token_index", "<end_of_image>": "eoi_token_index",
                "<image_soft_token>": "image_token_index"},
-    # vlm_config.hpp's tags; MiniCPM-V's config.json names no ids: they take free ones (None). The newline
-    # between grid rows is one token of the real tokenizers, so it is one here too.
-    "internvl_chat": {"<IMG_CONTEXT>": "img_context_token_id", "<img>": None, "</img>": None},
+    # the tags of openvino.genai's src/cpp/src/visual_language/vlm_config.hpp; MiniCPM-V's config.json names
+    # no ids: they take free ones (None).
+    # A newline (after the image tag, between grid rows) is one token of the real tokenizers, so one here too.
+    "internvl_chat": {"<IMG_CONTEXT>": "img_context_token_id", "<img>": None, "</img>": None, "\n": None},
     "minicpmv": {t: None for t in ("<image>", "</image>", "<slice>", "</slice>", "<unk>", "<image_id>", "</image_id>", "\n")},
 }  # fmt: skip
 _SPECIALS["qwen2_5_vl"] = _SPECIALS["qwen2_vl"]

@@ -20,7 +20,8 @@ NOMASK = set(os.environ.get("NOMASK", "").split(","))
 for k in NOMASK: MASK.pop(k, None)
 for x in nodes:
     if not dyn(x): continue
-    # RoPE: NgraphShapeInferFactory -> ShapeInferFallback, FULL_PORT_MASK (nodes/rope.cpp, shape_inference.cpp);
+    # RoPE: NgraphShapeInferFactory -> ShapeInferFallback, FULL_PORT_MASK (openvinotoolkit/openvino
+    # src/plugins/intel_cpu/src/nodes/rope.cpp, src/plugins/intel_cpu/src/shape_inference/shape_inference.cpp);
     # StridedSlice: a sync point even with constant bounds (found by the trace, not explained by the source read)
     if x["type"] in SYNCT or any(p < len(x["ins"]) and not const(x["ins"][p][0]) for p in MASK.get(x["type"], [])):
         syncs.append(x["exec"])

@@ -1,6 +1,7 @@
 """Decompression constants of every int model in a folder: weights, scales, zero points by type.
 The plugin stores scales as f32 and (without dynamic quantization) zero points as f32
-(dnnl_fullyconnected_primitive.cpp: dstPrc = useDynamicQuantization ? u8 : f32)."""
+(openvinotoolkit/openvino src/plugins/intel_cpu/src/nodes/executors/dnnl/dnnl_fullyconnected_primitive.cpp:
+dstPrc = useDynamicQuantization ? u8 : f32)."""
 import sys, collections
 from pathlib import Path
 import openvino as ov
