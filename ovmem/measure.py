@@ -205,11 +205,11 @@ def measure(
     model = read_model(xml)  # the same one-line errors as everywhere else, before spawning anything
     if new_tokens and not model.get_variables():
         raise UsageError(f"{xml.name}: --new-tokens needs a stateful model (a KV cache to generate on)")
-    runs = _plan_runs(model, spec, new_tokens)
+    runs = _plan_runs(model, spec, min(new_tokens, 1))  # the decode steps: the first one's inputs, then shifted
     del model
 
     request = {"xml": str(xml), "device": device, "properties": props, "interval": sample_interval, "runs": runs,
-               "measured_runs": 1 + new_tokens}  # fmt: skip
+               "new_tokens": new_tokens}  # fmt: skip
     result = _run_child(Path(__file__), request, timeout, xml, env)
     return Measurement(
         model=_display_name(xml),
@@ -218,7 +218,7 @@ def measure(
         seq_len=spec.seq_len,
         batch=spec.batch,
         past_len=spec.past_len,
-        inputs={name: tuple(run["shape"]) for name, run in runs[-1 - new_tokens]["inputs"].items()},
+        inputs={name: tuple(run["shape"]) for name, run in runs[-1 - min(new_tokens, 1)]["inputs"].items()},
         **_peak_fields(result),
         infer_start=Rss(**result["infer_start"]),
         infer_peak_rss_bytes=result["infer_peak"],
@@ -340,7 +340,8 @@ def _emulated(isa: str | None) -> str:
 
 def _plan_runs(model, spec, new_tokens: int = 0) -> list[dict[str, Any]]:
     """The inferences the child runs: an optional prefill of ``past_len`` tokens, then the measured one,
-    then ``new_tokens`` decode steps of one token.
+    then ``new_tokens`` decode steps of one token (the child makes the later steps from the first:
+    :func:`_decode_step`).
 
     Each run maps an input name to ``{"index", "shape", "kind", ...}``; the child makes the data.
     """
@@ -608,6 +609,19 @@ def _make_input(entry: dict[str, Any], element_type, rng):
     return np.full(shape, 0, dtype) if values is None else np.ascontiguousarray(values, dtype=dtype)
 
 
+def _decode_step(first: dict[str, Any], step: int) -> dict[str, Any]:
+    """The inputs of decode step ``step`` from the first one's: the mask one longer, the positions one on."""
+    inputs = {}
+    for name, entry in first["inputs"].items():
+        entry = dict(entry, shape=list(entry["shape"]))
+        if name == "attention_mask":
+            entry["shape"][-1] += step
+        elif name == "position_ids":
+            entry["start"] += step
+        inputs[name] = entry
+    return {"inputs": inputs}
+
+
 def _child_main(argument: str) -> int:
     """Run one measurement and print it as one tagged JSON line; errors as ``{"error": ...}``."""
     stage = "import openvino"
@@ -647,7 +661,9 @@ def _child_main(argument: str) -> int:
         runs = request_spec["runs"]
         infer_seconds = 0.0
         infer_start, infer_peak = (base_rss, base_anon, base_file), 0
-        first_measured = len(runs) - request_spec["measured_runs"]
+        new_tokens = request_spec["new_tokens"]
+        first_measured = len(runs) - 1 - min(new_tokens, 1)
+        runs = runs[:first_measured + 1] + [_decode_step(runs[-1], i) for i in range(new_tokens)]
         for number, run in enumerate(runs):
             measured = number >= first_measured
             stage = f"decode step {number - first_measured}" if number > first_measured else (
