@@ -706,6 +706,23 @@ _GEMMA3_270M = dict(
     layer_types=[("full_attention" if (i + 1) % 6 == 0 else "sliding_attention") for i in range(18)],
 )
 
+# Real SmolLM2-135M shape (HuggingFaceTB/SmolLM2-135M config: Llama, 30 layers, hidden 576, 9q/3kv heads
+# of 64, vocab 49152, tied), full depth, random weights: the small-int4-model case.
+_SMOLLM2_135M = dict(
+    hidden_size=576,
+    intermediate_size=1536,
+    num_hidden_layers=30,
+    num_attention_heads=9,
+    num_key_value_heads=3,
+    vocab_size=49152,
+    max_position_embeddings=8192,
+    rope_theta=100000.0,
+    rms_norm_eps=1e-5,
+    bos_token_id=0,
+    eos_token_id=0,
+    tie_word_embeddings=True,
+)
+
 _GEMMA3_4B_2L = dict(
     text_config=dict(
         hidden_size=2560,
@@ -912,6 +929,14 @@ BIG_MODELS: Dict[str, Fixture] = {
             "vocab 262144, tied), random weights, fp16",
             config_class="Gemma3TextConfig",
             config_kwargs=_GEMMA3_270M,
+        ),
+        Fixture(
+            name="smollm2-135m-int4",
+            description="SmolLM2-135M real widths and depth (Llama, 30 layers, hidden 576, vocab 49152, tied), "
+            "random weights, NNCF int4 asym group 64 (ratio 1.0; 576 is no multiple of 128)",
+            config_class="LlamaConfig",
+            config_kwargs=_SMOLLM2_135M,
+            weights={"bits": 4, "sym": False, "group_size": 64, "ratio": 1.0},
         ),
         Fixture(
             name="llama-3.2-1b-4l-f16",
