@@ -140,11 +140,12 @@ def build_pipeline(config: RunConfig | None = None, *, instruments: Sequence[Ins
     * ``inference_precision``: ``cpu-runtime``'s ``precision``; ``fuse`` follows it where its MLP rule
       is ``auto`` (the rule runs before ``cpu-runtime``), as the target fuses at that precision;
     * ``threads``: ``cpu-scratch``'s inference threads;
+    * ``runtime="genai"``: ``placement`` without optimum-intel's copy of the logits (its rule 4);
     * ``disable``: passes dropped or rules switched off (:func:`ovmem.passes.disable`).
 
     The target itself is not a pass option: the passes read it from the graph (``graph.meta["target"]``).
     """
-    from ovmem.passes import CpuRuntime, CpuScratch, States
+    from ovmem.passes import CpuRuntime, CpuScratch, Placement, States
     from ovmem.passes import disable as disable_passes
     from ovmem.passes.fuse import Fuse
 
@@ -175,6 +176,8 @@ def build_pipeline(config: RunConfig | None = None, *, instruments: Sequence[Ins
             p = attrs.evolve(p, mlp="on" if config.target.fuses_mlp(config.inference_precision) else "off")
         elif isinstance(p, CpuScratch) and config.threads:
             p = attrs.evolve(p, threads=config.threads)
+        elif isinstance(p, Placement) and config.runtime == "genai":
+            p = attrs.evolve(p, client_copies=())  # genai reads the last token's logits in place
         changed.append(p)
     return disable_passes(attrs.evolve(pipeline, passes=changed), list(config.disable))
 

@@ -21,12 +21,12 @@ from ovmem.alloc import live_profile
 from ovmem.ir.core import Graph, Node, Value
 from ovmem.passes.keys import (
     CATEGORY,
-    IO_COPY_BYTES,
     KERNEL,
     RESIDENT_BYTES,
     STORED_TYPE,
     WEIGHT_COPY_BYTES,
     Category,
+    copy_bytes,
     run_step,
     stored_nbytes,
 )
@@ -236,7 +236,7 @@ def explain_peak(report: MemoryReport, top: int = 5, *, layers: bool = True) -> 
             if buffer.lifetime.start <= step <= buffer.lifetime.end:
                 temps.append(_buffer_tensor(buffer, names, buffer.nbytes))
         elif buffer.category is Category.IO:
-            nbytes = (buffer.nbytes or 0) + sum(IO_COPY_BYTES.get(v, 0) for v in buffer.members)
+            nbytes = (buffer.nbytes or 0) + sum(copy_bytes(v) for v in buffer.members)
             pinned_io.append(_buffer_tensor(buffer, names, nbytes))
     node = graph.nodes[step] if step is not None else None
     return PeakExplanation(

@@ -62,8 +62,8 @@ __all__ = [
 ]  # fmt: skip
 
 RUNTIMES = ("ov", "genai")
-"""``ov``: the compiled model as given (as optimum-intel runs it, OpenVINO's side only: not the torch clone of
-the logits that optimum-intel's forward keeps); ``genai``: openvino.genai's LLMPipeline."""
+"""``ov``: the compiled model as given, as optimum-intel runs it (with the copy of the logits its forward keeps,
+``placement`` rule 4); ``genai``: openvino.genai's LLMPipeline."""
 
 GENAI_LIBRARY_BYTES = 12 * 2**20
 """openvino.genai's library and the openvino_tokenizers extension: the RSS ``import openvino_genai``

@@ -19,15 +19,14 @@ kept:
   The kernel's ``VmHWM`` (reset at the baseline through ``/proc/self/clear_refs`` where allowed) is
   reported beside it as an unsampled check of the peak.
 
-The inference calls the request as optimum-intel's ``OVModelForCausalLM`` does
-(``request.start_async(inputs, share_inputs=True)``, ``request.wait()``), but reads the outputs in place
-with ``request.get_tensor(...).data``. optimum-intel's forward keeps a torch clone of the logits
-(``.clone()`` in ``OVModelForCausalLM.forward``, optimum-intel 2.2.0
-``optimum/intel/openvino/modeling_decoder.py`` l. 604: T × vocab × 4 B, 1187 MiB for Qwen2 at T=2048) next
-to the request's output. This measurement, like ovmem's ``ov`` runtime, counts OpenVINO's side only and
-leaves that clone out (``docs/accuracy.md``, "What is left"). ``InferRequest.infer()`` is *not* used: with
-its default ``share_outputs=False`` it copies every output into a new numpy array, another logits-sized
-buffer (``docs/cpu-plugin-notes.md`` section 4). With
+The inference runs the way optimum-intel's ``OVModelForCausalLM.forward`` does it:
+``request.start_async(inputs, share_inputs=True)``, ``request.wait()``, then a copy of the ``logits``
+output (its ``torch.from_numpy(self.request.get_tensor("logits").data).clone()``, optimum-intel 2.2.0
+``optimum/intel/openvino/modeling_decoder.py``: T × vocab × 4 B, 1187 MiB for Qwen2 at T=2048), kept
+until the next step's copy replaces it, next to the request's own output; the other outputs are read
+in place. ovmem's ``ov`` runtime counts that copy (``placement`` rule 4). ``InferRequest.infer()`` is
+*not* used: with its default ``share_outputs=False`` it copies every output into a new numpy array
+(``docs/cpu-plugin-notes.md`` section 4), a copy optimum does not make. With
 ``share_inputs=True`` the numpy inputs are bound to the graph without a copy (same section). The CPU plugin
 writes a dynamic output straight into the request's output tensor (same section), so reading ``.data``
 costs nothing more.
@@ -663,6 +662,7 @@ def _child_main(argument: str) -> int:
         infer_start, infer_peak = (base_rss, base_anon, base_file), 0
         new_tokens = request_spec["new_tokens"]
         first_measured = len(runs) - 1 - min(new_tokens, 1)
+        client_logits = None
         runs = runs[:first_measured + 1] + [_decode_step(runs[-1], i) for i in range(new_tokens)]
         for number, run in enumerate(runs):
             measured = number >= first_measured
@@ -678,10 +678,12 @@ def _child_main(argument: str) -> int:
             request.start_async(inputs, share_inputs=True)
             request.wait()
             seconds = time.perf_counter() - t0
-            for out in compiled.outputs:  # read in place, as a client would; no copy
+            for out in compiled.outputs:  # read in place; the logits copied, as optimum-intel's forward does
                 data = request.get_tensor(out).data
                 if data.size:
                     data.flat[data.size - 1]  # noqa: B018 - touch one element
+                if "logits" in out.get_names():
+                    client_logits = data.copy()  # the previous step's copy goes once this one exists
             if measured:
                 infer_seconds += seconds
             if number == len(runs) - 1:
@@ -689,6 +691,7 @@ def _child_main(argument: str) -> int:
             del inputs
 
         stage = "stop"
+        del client_logits  # held to the end, as generate's last outputs
         result = {
             **_stop_sampling(sampler, (base_rss, base_anon, base_file), hwm_ok),
             "infer_start": {

@@ -16,7 +16,7 @@ from ovmem.alloc import Allocator, BufferRequest, Plan, live_profile
 from ovmem.ir.core import Graph
 from ovmem.passes.base import PassPreconditionError
 from ovmem.passes.cpu_scratch import SCRATCH
-from ovmem.passes.keys import CATEGORY, IO_COPY_BYTES, RESIDENT_BYTES, WEIGHT_COPY_BYTES, Category, stored_nbytes
+from ovmem.passes.keys import CATEGORY, RESIDENT_BYTES, WEIGHT_COPY_BYTES, Category, copy_bytes, stored_nbytes
 from ovmem.passes.lifetime import BUFFERS, Buffer
 from ovmem.passes.states import STATE_BYTES
 from ovmem.target import Target
@@ -208,7 +208,7 @@ def plan_memory(
         weights_bytes=sum(RESIDENT_BYTES.get(v, stored_nbytes(v) or 0) for v in weights)
         + sum(WEIGHT_COPY_BYTES.get(v, 0) for v in graph.values()),
         state_bytes=sum(STATE_BYTES.get(s, s.type.nbytes or 0) for s in graph.states),
-        io_bytes=sum((b.nbytes or 0) + sum(IO_COPY_BYTES.get(v, 0) for v in b.members) for b in io),
+        io_bytes=sum((b.nbytes or 0) + sum(copy_bytes(v) for v in b.members) for b in io),
         temp_peak_bytes=plan.peak,
         runtime_bytes=runtime_bytes,
         scratch_bytes=sum(scratch.values()),

@@ -239,3 +239,21 @@ def test_alias_of_an_output_is_pinned_and_view_of_a_weight_is_folded():
     assert LIFETIME.get(nodes["act"].outputs[0]) == Lifetime(0, len(graph.nodes) - 1)
     assert CATEGORY.get(nodes["fc1"].outputs[0]) is Category.FOLDED
     assert FOLDED_BY.get(nodes["fc1"].outputs[0]) == "view of a weight or folded value"
+
+
+def test_placement_counts_the_callers_copy_of_the_logits():
+    """optimum-intel's forward clones ``logits`` after the run; openvino.genai reads them in place."""
+    from pathlib import Path
+
+    import ovmem
+    from ovmem.passes import CLIENT_COPY_BYTES
+
+    fixture = Path(__file__).parent / "fixtures" / "tiny-qwen2-f16"
+    for passes, copied in (("placement", True), ("placement{client_copies=()}", False)):
+        graph = parse_pipeline(f"fold-weights,{passes},lifetime")(lift(fixture, seq_len=16)).graph
+        (logits,) = graph.outputs
+        assert CLIENT_COPY_BYTES.get(logits, None) == (16 * 256 * 4 if copied else None)
+    ov_run = ovmem.analyze(fixture, seq_len=16, device="generic")
+    genai_run = ovmem.analyze(fixture, seq_len=16, device="generic", runtime="genai")
+    assert [CLIENT_COPY_BYTES.get(v, None) for v in ov_run.graph.outputs] == [16 * 256 * 4]
+    assert [CLIENT_COPY_BYTES.get(v, None) for v in genai_run.graph.outputs] == [None]  # genai: no copy

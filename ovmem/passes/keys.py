@@ -19,6 +19,8 @@ key             on          written by / meaning
 ``io_copy_bytes`` Value     device passes, on a model input or output: bytes of the runtime's own
                             copy of the caller's tensor (a device-side input, a network-side
                             output), held next to it.
+``client_copy_bytes`` Value ``placement``, on a model output: bytes of the caller's copy once the run
+                            is over (optimum-intel's clone of the logits); counted like the above.
 ``compile_time`` Node       folding passes: the node runs at compile time and reads no buffer at
                             run time.
 ``kernel``      Node        ``fuse``: the node whose fused runtime kernel computes this node; its
@@ -36,7 +38,7 @@ from ovmem.ir.core import Node, Value
 from ovmem.ir.meta import MetaKey
 from ovmem.ir.types import TensorType
 
-__all__ = ["ALIAS_OF", "CATEGORY", "COMPILE_TIME", "FOLDED_BY", "KERNEL", "LIFETIME", "STORED_TYPE", "WEIGHT_COPY_BYTES", "IO_COPY_BYTES", "RESIDENT_BYTES", "stored_nbytes", "Category", "Lifetime", "alias", "alias_root", "fold", "fold_node", "run_step"]
+__all__ = ["ALIAS_OF", "CATEGORY", "COMPILE_TIME", "FOLDED_BY", "KERNEL", "LIFETIME", "STORED_TYPE", "WEIGHT_COPY_BYTES", "IO_COPY_BYTES", "CLIENT_COPY_BYTES", "copy_bytes", "RESIDENT_BYTES", "stored_nbytes", "Category", "Lifetime", "alias", "alias_root", "fold", "fold_node", "run_step"]
 
 
 class Category(str, enum.Enum):
@@ -82,6 +84,14 @@ RESIDENT_BYTES: MetaKey[int] = MetaKey(
 IO_COPY_BYTES: MetaKey[int] = MetaKey(
     "io_copy_bytes", int, "Bytes of the runtime's own copy of this model input or output, next to the caller's."
 )
+CLIENT_COPY_BYTES: MetaKey[int] = MetaKey(
+    "client_copy_bytes", int, "Bytes of the caller's copy of this model output once the run is over."
+)
+def copy_bytes(value: Value) -> int:
+    """The copies of a model input or output held next to it: the runtime's and the caller's."""
+    return IO_COPY_BYTES.get(value, 0) + CLIENT_COPY_BYTES.get(value, 0)
+
+
 COMPILE_TIME: MetaKey[bool] = MetaKey("compile_time", bool, "The node runs at compile time, reading no runtime buffer.")
 KERNEL: MetaKey[Node] = MetaKey("kernel", Node, "The node whose fused kernel computes this node at run time.")
 

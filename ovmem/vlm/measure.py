@@ -32,10 +32,11 @@ split into ``RssAnon``/``RssFile``):
 
 The peak over the whole run is the measurement; the peak within each phase (and its start) is
 recorded too. What the client holds is counted, as in :mod:`ovmem.measure`: the synthetic pixel
-values stay referenced to the end (a ``generate()`` caller holds its processor outputs). What the
-child does **not** reproduce of optimum: the Python glue's own temporaries (Qwen2.5-VL's two boolean
-``[1, N, N]`` masks while the merger runs, ``torch`` copies such as the prefill logits' ``clone()``;
-:mod:`ovmem.measure` reads the logits in place for the same reason).
+values stay referenced to the end (a ``generate()`` caller holds its processor outputs), and the
+language model's logits are copied after each step as optimum-intel's forward clones them
+(``modeling_visual_language.py``, optimum-intel 2.2.0). What the child does **not** reproduce of
+optimum: the Python glue's other temporaries (Qwen2.5-VL's two boolean ``[1, N, N]`` masks while the
+merger runs).
 
 The module level stays light (standard library and ``attrs``): the child runs this file by path and
 loads :mod:`ovmem.measure` by path too, so it imports nothing of the ``ovmem`` package.
@@ -534,15 +535,19 @@ def _child_main(argument: str) -> int:
                 inputs[index] = base._make_input(entry, port.get_element_type(), rng)
             return inputs
 
+        client = {}  # what the caller keeps of the language model's outputs
+
         def lm_step(inputs, phase: str):
             t = time.perf_counter()
             lm_request.start_async(inputs, share_inputs=True)
             lm_request.wait()
             seconds = time.perf_counter() - t
-            for out in lm.outputs:  # read in place, as optimum does before its own copy
+            for out in lm.outputs:  # read in place; the logits copied, as optimum-intel's forward does
                 data = lm_request.get_tensor(out).data
                 if data.size:
                     data.flat[data.size - 1]  # noqa: B018 - touch one element
+                if "logits" in out.get_names():
+                    client["logits"] = data.copy()  # the previous step's copy goes once this one exists
             shapes = {lm.inputs[i].get_any_name(): list(np.shape(v) if not isinstance(v, ov.Tensor) else v.shape)
                       for i, v in inputs.items()}  # fmt: skip
             runs.append({"role": "language", "phase": phase, "inputs": shapes,
