@@ -134,7 +134,8 @@ def build_pipeline(config: RunConfig | None = None, *, instruments: Sequence[Ins
     """The pipeline :func:`analyze` runs for ``config``: its ``passes`` (default: the device's for
     its ``lift_from``) with ``instruments``, the run's options applied to the passes they change:
 
-    * ``kv_cache_precision`` and ``new_tokens``: the ``states`` pass's ``precision`` and ``new_tokens``;
+    * ``kv_cache_precision`` and ``new_tokens``: the ``states`` pass's ``precision`` and ``new_tokens``
+      (``new_tokens`` also ``cpu-runtime``'s: each decode step looks up one more embedding row);
       ``runtime="genai"`` switches it to openvino.genai's paged KV cache (``layout=paged``; the graph it
       runs on is genai's, :func:`ovmem.genai.lift_genai`);
     * ``inference_precision``: ``cpu-runtime``'s ``precision``; ``fuse`` follows it where its MLP rule
@@ -170,8 +171,8 @@ def build_pipeline(config: RunConfig | None = None, *, instruments: Sequence[Ins
     for p in pipeline.passes:
         if isinstance(p, States) and states:
             p = attrs.evolve(p, **states)
-        elif isinstance(p, CpuRuntime) and config.inference_precision:
-            p = attrs.evolve(p, precision=config.inference_precision)
+        elif isinstance(p, CpuRuntime) and (config.inference_precision or config.new_tokens):
+            p = attrs.evolve(p, precision=config.inference_precision or p.precision, new_tokens=config.new_tokens or 0)
         elif isinstance(p, Fuse) and p.mlp == "auto" and config.inference_precision:
             p = attrs.evolve(p, mlp="on" if config.target.fuses_mlp(config.inference_precision) else "off")
         elif isinstance(p, CpuScratch) and config.threads:

@@ -97,6 +97,9 @@ def test_a_scalar_after_a_lookup_is_folded_into_a_copy_of_an_f32_table():
     table = next(n.outputs[0] for n in graph.nodes if n.name == "table")
     assert not WEIGHT_COPY_BYTES.is_set(table)  # the decompression Convert stops the move
     assert 0 < RESIDENT_BYTES.get(table) < table.nbytes  # only the rows looked up page in
+    generated = _graph(_scaled_lookup("f16"), spec.replace("cpu-runtime{", "cpu-runtime{new_tokens=4,"))
+    later = next(n.outputs[0] for n in generated.nodes if n.name == "table")
+    assert RESIDENT_BYTES.get(later) - RESIDENT_BYTES.get(table) == 4 * 64 * 1024  # a decode step: one more row
 
 
 def test_non_llm_f16_weights_widen_in_f32_mode():

@@ -33,8 +33,8 @@ Rules (sources in ``docs/cpu-plugin-notes.md``, sections 1, 4 and 5):
 
   4. A weight read only by lookups — an embedding ``Gather``, through its decompression — stays in
      the memory-mapped ``.bin`` (no packed copy) and only the pages a lookup touches become
-     resident: per index read, the row's pages or the kernel's fault-around window, whichever is
-     larger (``FAULT_AROUND_BYTES``: Linux maps 64 KiB of a file around each page fault,
+     resident: per index read (the run's, and one per sequence for each of ``new_tokens`` decode steps
+     after it), the row's pages or the kernel's fault-around window, whichever is larger (``FAULT_AROUND_BYTES``: Linux maps 64 KiB of a file around each page fault,
      ``do_fault_around`` in ``mm/memory.c``), at most the whole table. A table also read by a
      FullyConnected (tied embeddings) is read whole when it is packed.
 
@@ -244,8 +244,9 @@ def _readers_through_decompression(value: Value) -> list[tuple[Node, int]]:
     return found
 
 
-def lookup_resident_bytes(table: Value) -> int | None:
-    """Rule 4: the resident bytes of a weight read only as a lookup table, ``None`` if read otherwise."""
+def lookup_resident_bytes(table: Value, new_tokens: int = 0) -> int | None:
+    """Rule 4: the resident bytes of a weight read only as a lookup table, ``None`` if read otherwise;
+    ``new_tokens`` decode steps after the run look up one more row per sequence each."""
     readers = _readers_through_decompression(table)
     if table.type.dtype == "f32" or not readers or any(node.op_type != "Gather" or port != 0 for node, port in readers):
         return None
@@ -254,7 +255,8 @@ def lookup_resident_bytes(table: Value) -> int | None:
         return None
     row = -(-nbytes // shape[0])
     per_lookup = max(FAULT_AROUND_BYTES, -(-row // PAGE_BYTES) * PAGE_BYTES)
-    lookups = sum(node.inputs[1].type.numel or 0 for node, _ in readers)
+    lookups = sum((node.inputs[1].type.numel or 0) + new_tokens * (node.inputs[1].type.shape or (1,))[0]
+                  for node, _ in readers)
     return min(nbytes, lookups * per_lookup)
 
 
@@ -268,11 +270,13 @@ class CpuRuntime(Pass):
     """Rule 1: the inference precision; ``auto``: the target's default (``graph.meta["target"]``)."""
     lookup: bool = True
     """Rule 4: a table read only by lookups is resident for the rows read, not whole."""
+    new_tokens: int = 0
+    """Rule 4: tokens generated after this run, each a decode step that looks up one more row."""
 
     def call(self, graph: Graph) -> PassResult:
         if graph.meta.get("lift") == "runtime":  # the plugin already chose the types and inserted the reorders: rule 3 only
             precision = graph.meta["inference_precision"]
-            return PassResult(graph, self._weight_copies(graph, precision, self.lookup))
+            return PassResult(graph, self._weight_copies(graph, precision, self.lookup, self.new_tokens))
         precision = target_of(graph).precision if self.precision == "auto" else self.precision
         graph.meta["inference_precision"] = precision
         modified = self._reorder_outputs(graph, precision)
@@ -287,10 +291,10 @@ class CpuRuntime(Pass):
                 if STORED_TYPE.get(value, None) != stored:
                     STORED_TYPE.set(value, stored)
                     modified = True
-        return PassResult(graph, self._weight_copies(graph, precision, self.lookup) or modified)
+        return PassResult(graph, self._weight_copies(graph, precision, self.lookup, self.new_tokens) or modified)
 
     @staticmethod
-    def _weight_copies(graph: Graph, precision: str, lookup: bool) -> bool:
+    def _weight_copies(graph: Graph, precision: str, lookup: bool, new_tokens: int) -> bool:
         modified = False
         llm = bool(graph.states) and any(n.op_type == "ScaledDotProductAttention" for n in graph.nodes)
         copies: dict[Value, int] = {}
@@ -307,7 +311,7 @@ class CpuRuntime(Pass):
         resident = {}
         for value in graph.values():
             if lookup and CATEGORY.get(value, None) is Category.WEIGHT:
-                n = lookup_resident_bytes(value)
+                n = lookup_resident_bytes(value, new_tokens)
                 if n is not None and n < (value.nbytes or 0):
                     resident[value] = n
         for key, wanted in ((WEIGHT_COPY_BYTES, copies), (RESIDENT_BYTES, resident)):

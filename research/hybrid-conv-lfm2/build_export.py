@@ -27,7 +27,20 @@ CONFIGS = {
         full_attn_idxs=[2, 5, 8, 10, 12, 14], tie_word_embeddings=True,
         bos_token_id=1, eos_token_id=7, pad_token_id=0,
     ),
+    # tiny, like tools/export_fixtures.py's tiny-* fixtures (hidden 64, vocab 256): every LFM2 feature
+    "tiny": dict(
+        vocab_size=256, hidden_size=64, intermediate_size=256, num_hidden_layers=4,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+        norm_eps=1e-5, rope_theta=1000000.0, conv_L_cache=3, conv_bias=False,
+        block_auto_adjust_ff_dim=True, block_ffn_dim_multiplier=1.0, block_multiple_of=64,
+        full_attn_idxs=[2], tie_word_embeddings=True, bos_token_id=1, eos_token_id=7, pad_token_id=0,
+    ),
 }
+# Attribution pair at LFM2-350M widths, vocab 256 (no logits to dominate): 15 conv layers + 1 attention layer,
+# and 16 attention layers (the same model with every layer full_attention).
+_ATTR = dict(CONFIGS["350m"], vocab_size=256)
+CONFIGS["conv15"] = dict(_ATTR, full_attn_idxs=[15])
+CONFIGS["attn16"] = dict(_ATTR, full_attn_idxs=list(range(16)))
 
 
 def main():
@@ -43,7 +56,7 @@ def main():
     torch.manual_seed(0)
     # 350m: fp32 init then cast, as tools/export_fixtures.py does. 700m: init in bf16 directly, to keep the
     # export under ~4 GiB RSS on the shared machine (random weights either way; only the stream differs).
-    init_dtype = torch.float32 if which == "350m" else torch.bfloat16
+    init_dtype = torch.bfloat16 if which == "700m" else torch.float32
     model = transformers.AutoModelForCausalLM.from_config(config, torch_dtype=init_dtype)
     model = model.to(torch.bfloat16).eval()
     print("params", sum(p.numel() for p in model.parameters()), "layer_types", config.layer_types)
