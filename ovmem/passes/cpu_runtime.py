@@ -174,26 +174,40 @@ def fc_constants(node: Node) -> list[tuple[Value, bool]]:
                 for constant in _weight_constants(value):
                     packed[constant] = packed.get(constant, False) or port in ports
         return list(packed.items())
-    if node.op_type == "MatMul" and len(node.inputs) == 2 and _from_weights(node.inputs[1]):
+    if node.op_type == "MatMul" and len(node.inputs) == 2 and _from_weights(node.inputs[1]) and _fc_weight_rank(node):
         constants = _weight_constants(node.inputs[1])
         weight = max(constants, key=lambda v: v.nbytes or 0, default=None)
         return [(v, v is weight) for v in constants]
     return []
 
 
-def _folded_decompressions(node: Node) -> list[tuple[Value, int]]:
+def _fc_weight_rank(matmul: Node) -> bool:
+    """Whether ``ConvertMatMulToFC`` makes the MatMul a FullyConnected: a weight of at most two
+    dimensions above 1 (``src/plugins/intel_cpu/src/transformations/cpu_opset/common/pass/convert_matmul_to_fc.cpp``);
+    a batch of weights (gpt-oss's ``[experts, hidden, 2·inter]``) stays a MatMul."""
+    return sum(1 for d in matmul.inputs[1].type.shape if d != 1) <= 2
+
+
+def _folded_decompressions(node: Node, precision: str) -> list[tuple[Value, int]]:
     """Rule 5: the compressed constants a node other than a FullyConnected or a lookup reads through
-    a decompression chain, each with the bytes of the f32 constant the plugin folds it into."""
+    a decompression chain, each with the bytes of the constant the plugin folds it into: f32, or the
+    inference precision for a ``MatMul`` (one ``ConvertMatMulToFC`` leaves: a batch of weights), whose
+    inputs are converted to it — f16 weights behind their ``Convert`` too (measured: gpt-oss's int8
+    expert weights become bf16 constants, 759 MiB for 776 MiB of compile-time memory; its fp16 export
+    misses as much without them, ``research/moe-gpt-oss``)."""
     if not node.outputs or all(_from_weights(o) for o in node.outputs) or node.op_type == "Gather" or fc_constants(node):
         return []  # part of a folded chain itself, a lookup, or a FullyConnected (rule 3)
+    matmul = node.op_type == "MatMul"
+    folded_type = COMPRESSED | FLOATS if matmul else COMPRESSED  # a MatMul's f16 weights are converted too
+    element = 2 if matmul and precision in ("bf16", "f16") else 4
     found = []
     for value in node.inputs:
         if value.producer is None or value.producer.op_type == "Constant" or not _from_weights(value):
             continue
-        compressed = [c for c in _weight_constants(value) if c.type.dtype in COMPRESSED]
-        weight = max(compressed, key=lambda c: c.type.numel or 0, default=None)
+        weights = [c for c in _weight_constants(value) if c.type.dtype in folded_type]
+        weight = max(weights, key=lambda c: c.type.numel or 0, default=None)
         if weight is not None and weight.type.numel == value.type.numel:  # the weight itself, decompressed
-            found.append((weight, (value.type.numel or 0) * 4))
+            found.append((weight, (value.type.numel or 0) * element))
     return found
 
 
@@ -304,7 +318,7 @@ class CpuRuntime(Pass):
                 copies[constant] = copies.get(constant, 0) + _packed_bytes(constant, weight, precision, llm)
                 if node in mlp and weight and constant.type.dtype in FLOATS - {"f16"}:  # LLMMLP's f16 port
                     copies[constant] += (constant.type.numel or 0) * 2
-            for constant, folded in _folded_decompressions(node):
+            for constant, folded in _folded_decompressions(node, precision):
                 copies[constant] = copies.get(constant, 0) + folded
             if (table := _eltwise_folded_into(node)) is not None:
                 copies[table] = copies.get(table, 0) + (table.nbytes or 0)

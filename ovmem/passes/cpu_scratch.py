@@ -62,6 +62,16 @@ the pages they touch (``docs/cpu-plugin-notes.md`` section 10):
      f32 under the AVX-512 cap and bf16 on AMX (``research/snippets-scratch``); the AVX2 blocking was
      not traced (AVX-512's is used).
 
+  5. ``slices``: not shared — every ``StridedSlice``/``Slice`` node's executor keeps two ``size_t``
+     index arrays, a source and a destination offset per block it copies, written before the copy and
+     kept with the node for the run (``StridedSlice::StridedSliceCommonExecutor::dimsGluing`` and
+     ``indicesCalculation`` in ``src/plugins/intel_cpu/src/nodes/strided_slice.cpp``; the executor is the
+     node's ``execPtr``). A block is the trailing run of the output that is contiguous in the input: the
+     trailing axes taken whole, and the last sliced axis's range if its step is 1 — so a step on the
+     last axis (``x[..., ::2]``, gpt-oss's expert GLU) makes every element a block, 16 bytes each.
+     Summed over the nodes (measured: a stride-2 slice of ``[32, 1024, 2880]`` keeps exactly
+     ``32·1024·1440·16`` bytes, ``research/moe-gpt-oss``).
+
 ``threads`` (0: the target's, :mod:`ovmem.target`: the plugin's ``INFERENCE_NUM_THREADS`` there) is
 the number of inference threads.
 
@@ -75,13 +85,15 @@ import math
 from typing import Literal
 
 import attrs
+import numpy as np
 
 from ovmem.errors import UsageError
 from ovmem.ir.core import Graph, Node
 from ovmem.ir.meta import MetaKey
 from ovmem.passes.base import Pass, PassPreconditionError, PassResult
 from ovmem.passes.cpu_runtime import RUNTIME_WEIGHT_PORTS, fc_constants
-from ovmem.passes.keys import KERNEL, STORED_TYPE
+from ovmem.passes.fuse import _const
+from ovmem.passes.keys import CATEGORY, COMPILE_TIME, KERNEL, STORED_TYPE, Category
 from ovmem.passes.registry import register_pass
 from ovmem.target import Target, target_of
 
@@ -143,6 +155,46 @@ def _sdpa_scratch(node: Node, precision: str, threads: int, queries: int, keys: 
     return packed + staging + threads * SDPA_BLOCK * keys * 4
 
 
+def _slice_steps(node: Node, rank: int) -> list[int] | None:
+    """The step of every axis of a ``StridedSlice``/``Slice`` (``None`` where a mask or an input is not plain)."""
+    steps = [1] * rank
+    if node.op_type == "StridedSlice":
+        masks = ("new_axis_mask", "shrink_axis_mask", "ellipsis_mask")
+        if any(any(int(m) for m in node.attributes.get(k) or ()) for k in masks):
+            return None
+        given = _const(node.inputs[3]) if len(node.inputs) > 3 else None
+        if given is None and len(node.inputs) > 3:
+            return None
+        for axis, step in enumerate(given if given is not None else ()):
+            steps[axis] = int(step)
+    else:  # Slice (v8): start, stop, step, [axes]
+        given = _const(node.inputs[3]) if len(node.inputs) > 3 else None
+        axes = _const(node.inputs[4]) if len(node.inputs) > 4 else np.arange(len(given)) if given is not None else None
+        if given is None or axes is None:
+            return None
+        for axis, step in zip(axes, given):
+            steps[int(axis) % rank] = int(step)
+    return steps
+
+
+def _slice_indices(node: Node) -> int:
+    """Rule 5: the bytes of a slice node's two ``size_t`` offset arrays, one entry per contiguous block."""
+    if node.op_type not in ("StridedSlice", "Slice") or COMPILE_TIME.get(node, False) or not node.outputs:
+        return 0
+    source, out = node.inputs[0].type.shape, node.outputs[0].type.shape
+    steps = _slice_steps(node, len(source))
+    if steps is None or len(source) != len(out) or not out or CATEGORY.get(node.outputs[0], None) is Category.FOLDED:
+        return 0
+    block = 1
+    for axis in reversed(range(len(out))):
+        if steps[axis] != 1:
+            break
+        block *= out[axis]
+        if out[axis] != source[axis]:
+            break  # the last sliced axis: its range is contiguous, what is before it is not
+    return 2 * 8 * (math.prod(out) // max(block, 1))
+
+
 def _round_up(x: int, block: int) -> int:
     return -(-x // block) * block
 
@@ -186,6 +238,8 @@ class CpuScratch(Pass):
     """Rule 3: every PagedAttention node's buffers resident together, or only the largest."""
     mha: bool = True
     """Rule 4: the Snippets MHA Subgraph's scratchpad request (an SDPA in a model without states)."""
+    slices: bool = True
+    """Rule 5: every StridedSlice/Slice node's index arrays (per node, summed)."""
 
     def __attrs_post_init__(self) -> None:
         if self.threads < 0:
@@ -217,6 +271,8 @@ class CpuScratch(Pass):
         if self.mha and not graph.states:
             mha = max((_mha_scratch(n, precision, threads, target.core_cache) for n in sdpa), default=0)
             scratch["mha"] = max(0, mha - scratch.get("fc", 0))  # the same scratchpad as rule 1's
+        if self.slices:
+            scratch["slices"] = sum(_slice_indices(n) for n in graph.nodes)
         modified = SCRATCH.get(graph, None) != scratch
         SCRATCH.set(graph, scratch)
         return PassResult(graph, modified)
