@@ -113,3 +113,16 @@ def write_remote_code(src: Source, directory: Path, ckpt: Path) -> None:
     ckpt.mkdir(parents=True, exist_ok=True)
     for name, text in patched_files(src, directory).items():
         (ckpt / name).write_text(text, encoding="utf-8")
+
+
+def save_random_model(ckpt: Path, seed: int, torch_dtype: str) -> None:
+    """The remote-code model of ``ckpt``'s config.json with random weights (``torch.manual_seed(seed)``,
+    initialised in fp32 so the stream is the same whatever the storage dtype), saved in ``torch_dtype``."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    cfg = AutoConfig.from_pretrained(ckpt, trust_remote_code=True, local_files_only=True)
+    cfg.torch_dtype = torch_dtype
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(cfg, trust_remote_code=True, torch_dtype=torch.float32)
+    model.to(getattr(torch, torch_dtype)).eval().save_pretrained(ckpt, safe_serialization=True)

@@ -32,7 +32,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict
 
-from remote_code import Source, write_remote_code
+from remote_code import Source, save_random_model, write_remote_code
 
 _MODEL_DIR = "internvl_chat/internvl/model/internvl_chat"
 
@@ -259,20 +259,11 @@ def prepare_checkpoint(
     ``source_dir``: a copy of ``SOURCES["internvl"]`` (clone, bare git dir, or ``git archive`` extract).
     ``config``: config.json dict (``TINY``, ``BIG``, or similar; needs ``auto_map``).
     """
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
-
     ckpt = Path(ckpt)
     write_remote_code(SOURCES["internvl"], Path(source_dir), ckpt)
     config = copy.deepcopy(config)
     (ckpt / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    cfg = AutoConfig.from_pretrained(ckpt, trust_remote_code=True, local_files_only=True)
-    cfg.torch_dtype = torch_dtype
-    torch.manual_seed(seed)
-    # Initialise in fp32 (same random stream whatever the storage dtype), then cast.
-    model = AutoModelForCausalLM.from_config(cfg, trust_remote_code=True, torch_dtype=torch.float32)
-    model = model.to(getattr(torch, torch_dtype)).eval()
-    model.save_pretrained(ckpt, safe_serialization=True)
+    save_random_model(ckpt, seed, torch_dtype)
     # save_pretrained rewrites config.json (and re-copies the, already patched, module files).
     saved = json.loads((ckpt / "config.json").read_text())
     assert saved.get("auto_map", {}).get("AutoModelForCausalLM"), saved.get("auto_map")

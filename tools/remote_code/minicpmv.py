@@ -53,7 +53,7 @@ from typing import Any, Dict, List, Optional, Tuple
 if __name__ == "__main__":  # run as a script: make tools/ importable (remote_code, export_fixtures)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from remote_code import Source, patched_files, write_remote_code
+from remote_code import Source, patched_files, save_random_model, write_remote_code
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -206,8 +206,7 @@ MINICPMV_2_6_2L: Dict[str, Any] = dict(
 # embed_dim is the LLM hidden size and its head count is hard-coded as embed_dim // 128
 # (init_resampler), so hidden < 128 gives a 0-head MultiheadAttention.  Vision image_size 448
 # (32x32 position table) instead of 980 (70x70) keeps the position embedding at 1024 x 64.
-TINY_MINICPMV_2_6: Dict[str, Any] = dict(
-    version="2.6",
+_TINY_COMMON: Dict[str, Any] = dict(
     hidden_size=128,
     intermediate_size=128,
     num_hidden_layers=2,
@@ -215,11 +214,7 @@ TINY_MINICPMV_2_6: Dict[str, Any] = dict(
     num_key_value_heads=2,
     vocab_size=256,
     max_position_embeddings=512,
-    max_window_layers=2,
-    rope_theta=1000000.0,
-    rms_norm_eps=1e-06,
     hidden_act="silu",
-    use_sliding_window=False,
     bos_token_id=0,
     eos_token_id=1,
     tie_word_embeddings=False,
@@ -230,56 +225,34 @@ TINY_MINICPMV_2_6: Dict[str, Any] = dict(
     drop_vision_last_layer=False,
     batch_vision_input=True,
     slice_mode=True,
+)
+_TINY_VISION = dict(hidden_size=64, intermediate_size=128, num_attention_heads=4, num_hidden_layers=2, patch_size=14,
+                    image_size=448)  # fmt: skip
+
+TINY_MINICPMV_2_6: Dict[str, Any] = dict(
+    _TINY_COMMON,
+    version="2.6",
+    max_window_layers=2,
+    rope_theta=1000000.0,
+    rms_norm_eps=1e-06,
+    use_sliding_window=False,
     slice_config={"max_slice_nums": 9, "model_type": "minicpmv"},
     use_image_id=True,
     vision_batch_size=16,
-    vision_config=dict(
-        model_type="siglip",
-        hidden_size=64,
-        intermediate_size=128,
-        num_attention_heads=4,
-        num_hidden_layers=2,
-        patch_size=14,
-        image_size=448,
-    ),
+    vision_config=dict(_TINY_VISION, model_type="siglip"),
 )
 
 # Tiny 2.5 (same widths as TINY_MINICPMV_2_6, Llama LLM, transformers' Idefics2 vision tower); used to
 # test the 2.5 path cheaply.
 TINY_MINICPMV_2_5: Dict[str, Any] = dict(
+    _TINY_COMMON,
     version="2.5",
-    hidden_size=128,
-    intermediate_size=128,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    num_key_value_heads=2,
-    vocab_size=256,
-    max_position_embeddings=512,
     rope_theta=500000.0,
     rms_norm_eps=1e-05,
-    hidden_act="silu",
     attention_bias=False,
-    bos_token_id=0,
-    eos_token_id=1,
-    tie_word_embeddings=False,
-    use_cache=True,
-    query_num=16,
-    image_size=448,
-    patch_size=14,
-    drop_vision_last_layer=False,
-    batch_vision_input=True,
-    slice_mode=True,
     slice_config={"max_slice_nums": 9, "patch_size": 14, "model_type": "minicpmv"},
     mm_use_im_start_end=True,
-    vision_config=dict(
-        model_type="idefics2",
-        hidden_size=64,
-        intermediate_size=128,
-        num_attention_heads=4,
-        num_hidden_layers=2,
-        patch_size=14,
-        image_size=448,
-    ),
+    vision_config=dict(_TINY_VISION, model_type="idefics2"),
 )
 
 _AUTO_MAP = {
@@ -405,9 +378,6 @@ def prepare_checkpoint(
     torch_dtype: str = "bfloat16",
 ) -> None:
     """Write a random-weight MiniCPM-V checkpoint of ``config`` (its ``version`` picks the source) into ``ckpt``."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
-
     version, src = _source(config)
     ckpt = Path(ckpt)
     write_remote_code(src, source_dir, ckpt)
@@ -422,13 +392,7 @@ def prepare_checkpoint(
     )
     (ckpt / "config.json").write_text(json.dumps(raw, indent=2) + "\n")
 
-    cfg = AutoConfig.from_pretrained(ckpt, trust_remote_code=True, local_files_only=True)
-    cfg.torch_dtype = torch_dtype
-    torch.manual_seed(seed)
-    # Initialise in fp32 (same random stream whatever the storage dtype), then cast.
-    model = AutoModelForCausalLM.from_config(cfg, trust_remote_code=True, torch_dtype=torch.float32)
-    model = model.to(getattr(torch, torch_dtype)).eval()
-    model.save_pretrained(ckpt, safe_serialization=True)
+    save_random_model(ckpt, seed, torch_dtype)
     (ckpt / "preprocessor_config.json").write_text(_preprocessor_config(version, config))
 
 
