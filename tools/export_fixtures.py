@@ -774,6 +774,23 @@ _GEMMA3_PROCESSOR = image_processor(
     resample=2,
 )
 
+_VLM_FORMATS = {
+    "f16": ("fp16", "fp16"),
+    "f32": ("fp32", "fp32 (`--weight-format fp32`)"),
+    "int4": (INT4_ASYM_G128, "language model NNCF int4 asym g128 (ratio 1.0), other parts int8 sym"),
+}
+
+
+def _vlm_formats(name: str, desc: str, config_class: str, kwargs: Dict[str, Any], dtype: str, formats, **extra) -> list:
+    """One real-width VLM entry per weight format (``NAME-f16``, ``NAME-int4``, ...)."""
+    return [
+        Fixture(name=f"{name}-{suffix}", description=f"{desc}, {_VLM_FORMATS[suffix][1]}", config_class=config_class,
+                config_kwargs=kwargs, weights=_VLM_FORMATS[suffix][0], torch_dtype=dtype, task="image-text-to-text",
+                **extra)  # fmt: skip
+        for suffix in formats
+    ]
+
+
 _BIG_VLMS = []
 for _name, _desc, _cls, _kw, _model, _prep, _dtype in [
     (
@@ -807,24 +824,7 @@ for _name, _desc, _cls, _kw, _model, _prep, _dtype in [
         "bfloat16",
     ),
 ]:
-    for _suffix, _weights, _wdesc in (
-        ("f16", "fp16", "fp16"),
-        ("f32", "fp32", "fp32 (`--weight-format fp32`)"),
-        ("int4", INT4_ASYM_G128, "language model NNCF int4 asym g128 (ratio 1.0), other parts int8 sym"),
-    ):
-        _BIG_VLMS.append(
-            Fixture(
-                name=f"{_name}-{_suffix}",
-                description=f"{_desc}, {_wdesc}",
-                config_class=_cls,
-                config_kwargs=_kw,
-                weights=_weights,
-                torch_dtype=_dtype,
-                model_class=_model,
-                task="image-text-to-text",
-                prepare=_prep,
-            )
-        )
+    _BIG_VLMS += _vlm_formats(_name, _desc, _cls, _kw, _dtype, ("f16", "f32", "int4"), model_class=_model, prepare=_prep)
 
 # Remote-code VLMs at real widths, reduced depth (configs in tools/remote_code/), plus a tiny
 # MiniCPM-V 2.5 that checks the 2.5 code path in a minute (local only, like the rest of BIG_MODELS).
@@ -869,22 +869,7 @@ for _name, _desc, _cls, _kw, _dtype, _key in [
         "internvl",
     ),
 ]:
-    for _suffix, _weights, _wdesc in (
-        ("f16", "fp16", "fp16"),
-        ("int4", INT4_ASYM_G128, "language model NNCF int4 asym g128 (ratio 1.0), other parts int8 sym"),
-    ):
-        _BIG_REMOTE_VLMS.append(
-            Fixture(
-                name=f"{_name}-{_suffix}",
-                description=f"{_desc}, {_wdesc}",
-                config_class=_cls,
-                config_kwargs=_kw,
-                weights=_weights,
-                torch_dtype=_dtype,
-                task="image-text-to-text",
-                remote_code=_key,
-            )
-        )
+    _BIG_REMOTE_VLMS += _vlm_formats(_name, _desc, _cls, _kw, _dtype, ("f16", "int4"), remote_code=_key)
 
 BIG_MODELS: Dict[str, Fixture] = {
     f.name: f
