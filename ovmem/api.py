@@ -87,10 +87,36 @@ def analyze(
         if progress is not None:
             progress.status(f"lifting {_describe(model)} at seq_len {seq_len}", force=True)
         graph = lift_model(model, config, seq_len=seq_len, batch=batch, past_len=past_len, shapes=shapes)
-        return analyze_graph(graph, pipeline, config, progress=progress)
+        report = analyze_graph(graph, pipeline, config, progress=progress)
+        if past_len and graph.states and get_device(config.device).name != "generic":
+            if progress is not None:
+                progress.status(f"the prefill of the {past_len} cached tokens", force=True)
+            prefill = analyze(model, seq_len=past_len, batch=batch, shapes=shapes, config=config, instruments=instruments)
+            report = after_prefill(report, prefill)
+        return report
     finally:
         if progress is not None:
             progress.close()  # the status line is gone before the report prints
+
+
+def after_prefill(step: MemoryReport, prefill: MemoryReport) -> MemoryReport:
+    """A step on a KV cache of ``past_len`` tokens, run after the prefill that filled it (as ``ovmem
+    measure --past-len`` runs it, and as any process that reached that cache did): the request keeps
+    what the prefill grew — the device's buffers are grow-only (the CPU plugin's arena, its output
+    tensors and kernel scratch, ``docs/cpu-plugin-notes.md`` sections 3 and 4) — so each part is the
+    larger of the two runs', the cache the step's, and the peak the prefill reached is in it."""
+    scratch = {k: max(step.scratch.get(k, 0), prefill.scratch.get(k, 0)) for k in {**step.scratch, **prefill.scratch}}
+    return attrs.evolve(
+        step,
+        weights_bytes=max(step.weights_bytes, prefill.weights_bytes),
+        io_bytes=max(step.io_bytes, prefill.io_bytes),
+        temp_peak_bytes=max(step.temp_peak_bytes, prefill.temp_peak_bytes),
+        temp_lower_bound_bytes=max(step.temp_lower_bound_bytes, prefill.temp_lower_bound_bytes),
+        scratch=scratch,
+        scratch_bytes=sum(scratch.values()),
+        warnings=(*step.warnings, f"past_len {step.past_len}: after the prefill that filled the cache, whose grow-only "
+                  "buffers the request keeps (each part the larger of the two runs')"),
+    )
 
 
 def analyze_graph(

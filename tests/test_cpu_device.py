@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
@@ -262,3 +264,15 @@ def test_cpu_estimate_tracks_a_real_run(fixture):
     generic = [ovmem.analyze(folder, seq_len=n, device="generic").total_bytes for n in (256, 2048)]
     assert abs(cpu - measured) <= 0.15 * measured, f"growth: estimated {cpu}, measured {measured}"
     assert abs(cpu - measured) < abs(generic[1] - generic[0] - measured) / 2  # e.g. 2.9 vs 9.2 MiB off
+
+
+def test_a_step_on_a_cache_keeps_what_its_prefill_grew():
+    """``--past-len P``: the P cached tokens came from a prefill, and the request keeps its grow-only buffers
+    (as ``ovmem measure --past-len`` runs it); the exported graph alone (``generic``) is the step."""
+    fixture = Path(__file__).parent / "fixtures" / "tiny-qwen2-f16"
+    step = ovmem.analyze(fixture, seq_len=1, past_len=255)
+    prefill = ovmem.analyze(fixture, seq_len=255)
+    assert (step.io_bytes, step.temp_peak_bytes) == (prefill.io_bytes, prefill.temp_peak_bytes)
+    assert step.state_bytes >= prefill.state_bytes and any("prefill" in w for w in step.warnings)
+    alone = ovmem.analyze(fixture, seq_len=1, past_len=255, device="generic")
+    assert alone.io_bytes < prefill.io_bytes and not any("prefill" in w for w in alone.warnings)
