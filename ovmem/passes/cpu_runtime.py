@@ -258,9 +258,9 @@ def _readers_through_decompression(value: Value) -> list[tuple[Node, int]]:
     return found
 
 
-def lookup_resident_bytes(table: Value, new_tokens: int = 0) -> int | None:
+def lookup_resident_bytes(table: Value, new_tokens: int = 0, batch: int = 1) -> int | None:
     """Rule 4: the resident bytes of a weight read only as a lookup table, ``None`` if read otherwise;
-    ``new_tokens`` decode steps after the run look up one more row per sequence each."""
+    ``new_tokens`` decode steps after the run look up one more row for each of ``batch`` sequences."""
     readers = _readers_through_decompression(table)
     if table.type.dtype == "f32" or not readers or any(node.op_type != "Gather" or port != 0 for node, port in readers):
         return None
@@ -269,8 +269,7 @@ def lookup_resident_bytes(table: Value, new_tokens: int = 0) -> int | None:
         return None
     row = -(-nbytes // shape[0])
     per_lookup = max(FAULT_AROUND_BYTES, -(-row // PAGE_BYTES) * PAGE_BYTES)
-    lookups = sum((node.inputs[1].type.numel or 0) + new_tokens * (node.inputs[1].type.shape or (1,))[0]
-                  for node, _ in readers)
+    lookups = sum((node.inputs[1].type.numel or 0) + new_tokens * batch for node, _ in readers)
     return min(nbytes, lookups * per_lookup)
 
 
@@ -325,7 +324,7 @@ class CpuRuntime(Pass):
         resident = {}
         for value in graph.values():
             if lookup and CATEGORY.get(value, None) is Category.WEIGHT:
-                n = lookup_resident_bytes(value, new_tokens)
+                n = lookup_resident_bytes(value, new_tokens, graph.meta.get("batch", 1))
                 if n is not None and n < (value.nbytes or 0):
                     resident[value] = n
         for key, wanted in ((WEIGHT_COPY_BYTES, copies), (RESIDENT_BYTES, resident)):
