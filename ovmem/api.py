@@ -91,7 +91,8 @@ def analyze(
         if past_len and graph.states and get_device(config.device).name != "generic":
             if progress is not None:
                 progress.status(f"the prefill of the {past_len} cached tokens", force=True)
-            prefill = analyze(model, seq_len=past_len, batch=batch, shapes=shapes, config=config, instruments=instruments)
+            prefill = analyze(model, seq_len=past_len, batch=batch, shapes=shapes, config=config,
+                              instruments=instruments)  # fmt: skip
             report = after_prefill(report, prefill)
         return report
     finally:

@@ -137,7 +137,9 @@ PRESETS: dict[str, Preset] = {
 """``--target`` CPU families: documented aliases of an ISA level plus a core count (``--threads``
 overrides it). The count is the plugin's threads there: one stream on the physical cores under the
 latency hint, on a hybrid part its P-cores where P > E/2 (P > E/4 for an int8/int4 LLM), else P + E
-(``get_streams_info_table`` in ``src/plugins/intel_cpu/src/cpu_streams_calculation.cpp``)."""
+(``get_streams_info_table``, thresholds in ``get_model_prefer_threads``, both in
+``src/plugins/intel_cpu/src/cpu_streams_calculation.cpp``). Not modelled: on parts with blocked cores
+(Meteor Lake) the plugin runs a model without compressed-weight MatMuls on P + E even where P > E/2."""
 
 
 @attrs.frozen

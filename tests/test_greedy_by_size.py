@@ -3,7 +3,8 @@
 The first group reproduces every case of openvinotoolkit/openvino
 ``src/inference/tests/unit/memory_solver_test.cpp`` with its expected numbers. Offsets the C++ test
 does not check, and the golden values further down, come from compiling the real
-``src/inference/dev_api/openvino/runtime/memory_solver.hpp`` (commit 138a71f0) with g++ 12.2 /
+``src/inference/dev_api/openvino/runtime/memory_solver.hpp`` (commit 138a71f0,
+i.e. 138a71f019a849bb5769045dd2ec154bca7500b2) with g++ 12.2 /
 libstdc++ and running it on the same boxes; a stable sort in place of :func:`cxx_sort` changes them.
 The harness is ``tests/cxx/memory_solver_harness.cpp``; ``OPENVINO_SOURCE_DIR=/path/to/openvino pytest
 tests/test_memory_solver_cxx.py`` builds it and checks the port against it on these boxes.

@@ -6,11 +6,13 @@ to measure. Rules (sources in ``docs/gpu-plugin-notes.md``, sections 1, 2 and 6)
      ``INFERENCE_PRECISION_HINT`` default (``options.inl``), applied by ``ConvertPrecision`` in
      ``TransformationsPipeline::apply``; 64- and unsigned 32/16-bit integer temporaries are i32
      (the pipeline's second ``ConvertPrecision``). Model inputs, outputs and states keep their types
-     (``convert_input_output_precision`` is off).
+     (``convert_input_output_precision`` is off). The plugin's map also takes i16 to i32 (and boolean to u8,
+     i4/u4 to i8/u8); i16 is not modelled.
   2. ``weights``: in f16 mode every float weight is stored in f16 (an f32 constant at half its
      ``.bin`` size; f16 as stored), 64-bit integer constants as i32, and compressed int4/int8
-     weights, their scales and zero points as stored (``MarkDequantizationSubgraph``,
-     ``KeepConstantsPrecisionAndAddConverts``). Each constant has one copy, in device memory
+     weights, their scales and zero points as stored (``MarkDequantization`` and ``KeepConstPrecision``
+     for u8/i8/u4/i4, formerly ``MarkDequantizationSubgraph``; ``KeepConstantsPrecisionAndAddConverts``).
+     Each constant has one copy, in device memory
      (``program::transfer_memory_to_device`` moves it there and drops the host copy), so no
      ``weight_copy_bytes``. In f32 mode weights keep their stored types.
   3. ``input_copies``: the caller's host tensor is copied into a device buffer before the run

@@ -62,9 +62,13 @@ class Placement(Pass):
                 modified = True
         for value in graph.outputs if self.outputs else ():
             copied = value.nbytes if _copied_by_client(value, self.client_copies) else None
-            if CLIENT_COPY_BYTES.get(value, None) != copied:
-                modified = True
-                CLIENT_COPY_BYTES.set(value, copied) if copied is not None else CLIENT_COPY_BYTES.clear(value)
+            if CLIENT_COPY_BYTES.get(value, None) == copied:
+                continue
+            modified = True
+            if copied is None:
+                CLIENT_COPY_BYTES.clear(value)
+            else:
+                CLIENT_COPY_BYTES.set(value, copied)
         return PassResult(graph, modified)
 
 

@@ -17,8 +17,9 @@ files and to a generated tokenizer; nothing is written into the export. The gene
 special tokens at their ``config.json`` ids: genai expands the tag once per image token and finds the
 image rows by encoding the tag (``<image>`` for LLaVA; ``<|vision_start|>``, ``<|vision_end|>``,
 ``<|image_pad|>``, ``<|video_pad|>`` for Qwen2-VL/Qwen2.5-VL; ``<start_of_image>``, ``<end_of_image>``,
-``<image_soft_token>`` for Gemma 3; ``<img>``, ``</img>``, ``<IMG_CONTEXT>`` for InternVL; MiniCPM-V's tags and the newline
-between grid rows at free ids, as its config names none). Other families are not supported yet. The prompt genai processed
+``<image_soft_token>`` for Gemma 3; ``<img>``, ``</img>``, ``<IMG_CONTEXT>`` for InternVL; MiniCPM-V's
+tags and the newline between grid rows at free ids, as its config names none). Other families are not
+supported yet. The prompt genai processed
 (:attr:`VlmGenaiMeasurement.input_tokens`) is the image tokens, the tags around them and the P words.
 """
 
@@ -47,7 +48,8 @@ _SPECIALS = {
     # no ids: they take free ones (None).
     # A newline (after the image tag, between grid rows) is one token of the real tokenizers, so one here too.
     "internvl_chat": {"<IMG_CONTEXT>": "img_context_token_id", "<img>": None, "</img>": None, "\n": None},
-    "minicpmv": {t: None for t in ("<image>", "</image>", "<slice>", "</slice>", "<unk>", "<image_id>", "</image_id>", "\n")},
+    "minicpmv": dict.fromkeys(("<image>", "</image>", "<slice>", "</slice>", "<unk>", "<image_id>", "</image_id>",
+                               "\n")),
 }  # fmt: skip
 _SPECIALS["qwen2_5_vl"] = _SPECIALS["qwen2_vl"]
 _SPECIALS["minicpmo"] = _SPECIALS["minicpmv"]

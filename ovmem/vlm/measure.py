@@ -584,7 +584,7 @@ def _child_main(argument: str) -> int:
             "openvino_version": ov.__version__,
             "properties": properties,
         }
-        del host  # models, compiled models, requests, client_inputs and host tables stay alive to here, as optimum keeps them
+        del host  # models, compiled models, requests, client inputs and host tables live to here, as in optimum
     except BaseException as exc:  # noqa: BLE001 - reported to the parent as one line
         return base._send_failure(stage, exc)
     return base._send(result)
