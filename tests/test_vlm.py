@@ -236,3 +236,13 @@ def test_classic_bad_input_is_one_line(capsys, args, message):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+def test_minicpmv_slices_as_genai_cuts_them():
+    """openvino.genai's C++ copy of the slicing (float32, halves rounded away from zero): same patches for
+    most sizes, mirror grids on ties, a patch row more where a size is k + 1/2 patches."""
+    layout = Layout(Path("."), "minicpmv", (), {"model_type": "minicpmv", "query_num": 64, "preprocessor": {}})
+    for size, processor, genai in [((1024, 682), 5070, 5070), ((1014, 1014), 7108, 7108), ((1071, 3114), 8930, 9469)]:
+        assert sum(minicpm_slices(layout, *size).patches) == processor
+        assert sum(minicpm_slices(layout, *size, runtime="genai").patches) == genai
+    assert (minicpm_slices(layout, 1014, 1014).grid, minicpm_slices(layout, 1014, 1014, runtime="genai").grid) == ((3, 2), (2, 3))

@@ -171,3 +171,16 @@ def test_vlm_sweep_follows_the_runtime(capsys):
     genai = json.loads(capsys.readouterr().out)["points"][0]["total_bytes"]
     assert main(["sweep", str(LLAVA), "--image", "336x336", "--seq-len", "256", *generic]) == 0
     assert json.loads(capsys.readouterr().out)["points"][0]["total_bytes"] > genai
+
+
+@needs_genai
+def test_minicpmv_under_genai_cuts_as_genais_own_copy(tmp_path):
+    """genai re-implements the slicing in float32 with std::round: a 1014-px square ties the other way
+    (2 columns x 3 rows where the processor picks 3 x 2), one more newline between rows."""
+    from ovmem.vlm.genai_measure import measure_genai_vlm
+
+    folder = FIXTURES / "tiny-minicpmv2_6-f16"
+    m = measure_genai_vlm(folder, 8, 1, image=(1014, 1014), cache_dir=tmp_path)
+    genai = analyze_pipeline(folder, image=(1014, 1014), prompt_tokens=8, device="CPU", runtime="genai")
+    ov = analyze_pipeline(folder, image=(1014, 1014), prompt_tokens=8, device="CPU", runtime="ov")
+    assert m.input_tokens == genai.image_tokens + 1 + 8 == ov.image_tokens + 2 + 8

@@ -210,7 +210,9 @@ def analyze_pipeline(
             layout = attrs.evolve(layout, parts=tuple(attrs.evolve(p, role="vision_embeddings", stage="vision") for p in layout.parts))
         if (vision_sequence is None) == (image is None):
             raise UsageError("give the vision sequence or --image WIDTHxHEIGHT (one of them)")
-        slices = minicpm_slices(layout, *image) if image is not None and layout.model_type in SLICED_FAMILIES else None
+        slices = None
+        if image is not None and layout.model_type in SLICED_FAMILIES:
+            slices = minicpm_slices(layout, *image, runtime=config.runtime)
         if image is not None:
             vision_sequence = image_sequence(layout, *image)
         plan = plan_vision(layout, vision_sequence, dict(shapes or {}), slices=slices, runtime=config.runtime)

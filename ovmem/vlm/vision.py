@@ -40,6 +40,7 @@ import math
 from typing import Any
 
 import attrs
+import numpy as np
 import openvino as ov
 
 from ovmem.errors import UsageError
@@ -288,17 +289,60 @@ def _sliced_grid(width: int, height: int, scale: int, max_slices: int) -> tuple[
     return best
 
 
-def minicpm_slices(layout: Layout, width: int, height: int) -> MinicpmSlices:
+# openvino.genai's C++ copy (``src/cpp/src/visual_language/minicpm/classes.cpp``: ``ensure_divide``,
+# ``find_best_resize``, ``get_refine_size``, ``slice_image``): the same steps in float32, ``std::round``
+# (halves away from zero) and integer division of the refined size — about 12 % of sizes come out one
+# patch row or column apart, and mirror grids can tie the other way (research/remote-code/minicpmv-rules.md C.1).
+
+
+def _ensure_divide_cpp(length: int, patch: int) -> int:
+    quotient = np.float32(length) / np.float32(patch)
+    return max(int(np.floor(quotient + np.float32(0.5))) * patch, patch)
+
+
+def _find_best_resize_cpp(width: int, height: int, scale: int, patch: int, upscale: bool) -> tuple[int, int]:
+    if width * height > scale * scale or upscale:
+        ratio = np.float32(width) / np.float32(height)
+        height = int(np.float32(scale) / np.sqrt(ratio))
+        width = int(np.float32(height) * ratio)
+    return _ensure_divide_cpp(width, patch), _ensure_divide_cpp(height, patch)
+
+
+def _sliced_grid_cpp(width: int, height: int, scale: int, max_slices: int) -> tuple[int, int] | None:
+    multiple = min(math.ceil(np.float32(width) * np.float32(height) / np.float32(scale * scale)), max_slices)
+    if multiple <= 1:
+        return None
+    log_ratio, best, error = np.log(np.float32(width) / np.float32(height)), (1, 1), np.float32(np.inf)
+    for n in (multiple - 1, multiple, multiple + 1):
+        if n == 1 or n > max_slices:
+            continue
+        for cols in range(1, n + 1):
+            e = np.abs(log_ratio - np.log(np.float32(cols) / np.float32(n // cols))) if n % cols == 0 else np.inf
+            if e < error:
+                best, error = (cols, n // cols), e
+    return best
+
+
+def minicpm_slices(layout: Layout, width: int, height: int, runtime: str = "ov") -> MinicpmSlices:
     """MiniCPM-V's ``slice_image``: the source image (upscaled if small, else resized to about
-    ``scale_resolution²``) and, for a larger image, ``columns × rows`` equal slices of about that area."""
+    ``scale_resolution²``) and, for a larger image, ``columns × rows`` equal slices of about that area —
+    as the model's processor cuts it (optimum-intel) or as openvino.genai's copy does (``runtime="genai"``)."""
     scale, patch, max_slices = _sliced_config(layout)
-    grid = _sliced_grid(width, height, scale, max_slices)
-    sw, sh = _find_best_resize(width, height, scale, patch, upscale=grid is None)
+    if runtime == "genai":
+        grid = _sliced_grid_cpp(width, height, scale, max_slices)
+        sw, sh = _find_best_resize_cpp(width, height, scale, patch, upscale=grid is None)
+    else:
+        grid = _sliced_grid(width, height, scale, max_slices)
+        sw, sh = _find_best_resize(width, height, scale, patch, upscale=grid is None)
     parts = [(sh // patch, sw // patch)]
     if grid is not None:
         cols, rows = grid
-        refine_w, refine_h = _ensure_divide(width, cols), _ensure_divide(height, rows)
-        bw, bh = _find_best_resize(refine_w / cols, refine_h / rows, scale, patch, upscale=True)
+        if runtime == "genai":
+            cell_w, cell_h = _ensure_divide_cpp(width, cols) // cols, _ensure_divide_cpp(height, rows) // rows
+            bw, bh = _find_best_resize_cpp(cell_w, cell_h, scale, patch, upscale=True)
+        else:
+            refine_w, refine_h = _ensure_divide(width, cols), _ensure_divide(height, rows)
+            bw, bh = _find_best_resize(refine_w / cols, refine_h / rows, scale, patch, upscale=True)
         parts += [(bh // patch, bw // patch)] * (cols * rows)
     return MinicpmSlices(tuple(r * c for r, c in parts), grid, (max(r for r, _ in parts), max(c for _, c in parts)))
 
