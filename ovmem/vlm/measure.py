@@ -189,7 +189,7 @@ def measure_pipeline(
     from ovmem.ir.lift import read_model
     from ovmem.measure import DEFAULT_VOCAB, Rss, _peak_fields, _run_child, emulation
     from ovmem.vlm.layout import detect_layout
-    from ovmem.vlm.vision import SLICED_FAMILIES, image_sequence, minicpm_slices, plan_vision
+    from ovmem.vlm.vision import plan_vision
 
     if not isinstance(device, str) or not device.strip():
         raise UsageError(f"device must be a device name such as CPU, got {device!r}")
@@ -209,13 +209,10 @@ def measure_pipeline(
         raise UsageError(f"{layout.folder}: no vision encoder in this export")
     if (vision_sequence is None) == (image is None):
         raise UsageError("give the vision sequence or --image WIDTHxHEIGHT (one of them)")
-    slices = None
-    if image is not None:
-        vision_sequence = image_sequence(layout, *image)
-        slices = minicpm_slices(layout, *image) if layout.model_type in SLICED_FAMILIES else None
-    if not isinstance(vision_sequence, int) or isinstance(vision_sequence, bool) or vision_sequence < 1:
+    sequence = vision_sequence
+    if image is None and (not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 1):
         raise UsageError(f"the vision sequence must be a positive integer, got {vision_sequence!r}")
-    plan = plan_vision(layout, vision_sequence, slices=slices)
+    plan = plan_vision(layout, vision_sequence, image=image)
     shapes, planned_tokens = _vision_shapes(layout, plan)
     planned_tokens = planned_tokens if plan.image_tokens is None else plan.image_tokens
     lm = read_model(language.xml)

@@ -45,7 +45,7 @@ from ovmem.ir.lift import read_model
 from ovmem.report import NOT_VALIDATED, SCHEMA_VERSION, MemoryReport
 from ovmem.target import Target
 from ovmem.vlm.layout import Part, detect_layout
-from ovmem.vlm.vision import SLICED_FAMILIES, VisionPlan, image_sequence, minicpm_slices, plan_vision
+from ovmem.vlm.vision import VisionPlan, plan_vision
 
 __all__ = ["PartRun", "PipelineReport", "analyze_pipeline"]
 
@@ -210,12 +210,7 @@ def analyze_pipeline(
             layout = attrs.evolve(layout, parts=tuple(attrs.evolve(p, role="vision_embeddings", stage="vision") for p in layout.parts))
         if (vision_sequence is None) == (image is None):
             raise UsageError("give the vision sequence or --image WIDTHxHEIGHT (one of them)")
-        slices = None
-        if image is not None and layout.model_type in SLICED_FAMILIES:
-            slices = minicpm_slices(layout, *image, runtime=config.runtime)
-        if image is not None:
-            vision_sequence = image_sequence(layout, *image)
-        plan = plan_vision(layout, vision_sequence, dict(shapes or {}), slices=slices, runtime=config.runtime)
+        plan = plan_vision(layout, vision_sequence, dict(shapes or {}), image=image, runtime=config.runtime)
     else:
         plan = VisionPlan(0, 0, {})
     part_config = attrs.evolve(config, runtime="ov", tokenizer=None)

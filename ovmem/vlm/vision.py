@@ -123,18 +123,21 @@ def _generic(model: ov.Model, sequence: int, known: dict[str, tuple[int, ...]]) 
 
 def plan_vision(
     layout: Layout,
-    sequence: int,
+    sequence: int | None,
     overrides: dict[str, tuple[int, ...]] | None = None,
     *,
-    slices: MinicpmSlices | None = None,
+    image: tuple[int, int] | None = None,
     runtime: str = "ov",
 ) -> VisionPlan:
     """Input shapes of the first vision part (and of the merger of a patch-sequence encoder, the
-    resampler of a sliced-image one: ``slices`` is the image's cut where known, ``runtime`` whose
-    loop runs the resampler)."""
+    resampler of a sliced-image one) for ``sequence`` patches, or for the ``image`` ``(width, height)``
+    as the family's processor cuts it (``sequence`` then ``None``); ``runtime``: whose loop runs
+    MiniCPM-V's resampler, and whose copy of its processor cuts the image."""
     parts = layout.stage("vision")
     if not parts:
         raise UsageError(f"{layout.folder}: no vision encoder in this export")
+    if image is not None:
+        sequence = image_sequence(layout, *image)
     if sequence < 1:
         raise UsageError(f"the vision sequence must be a positive integer, got {sequence}")
     overrides = dict(overrides or {})
@@ -144,6 +147,7 @@ def plan_vision(
         raise UsageError(f"{parts[0].xml.name}: not a vision encoder (its first input, "
                          f"{first.inputs[0].get_any_name()!r}, holds integers, not pixels)")  # fmt: skip
     if layout.model_type in SLICED_FAMILIES:
+        slices = minicpm_slices(layout, *image, runtime=runtime) if image is not None else None
         return _plan_sliced(layout, sequence, overrides, slices, runtime)
     if pixel.rank.is_static and pixel.rank.get_length() == 2:  # patch sequence
         width = _patch_width(first)
@@ -262,62 +266,53 @@ def _sliced_config(layout: Layout) -> tuple[int, int, int]:
             _int(pre.get("max_slice_nums", 9), "max_slice_nums", layout))  # fmt: skip
 
 
-def _ensure_divide(length: float, patch: int) -> int:
-    return max(round(length / patch) * patch, patch)  # Python's round: halves to even, as the processor
+@attrs.frozen
+class _Arithmetic:
+    """The number type and rounding a slicing implementation computes with."""
+
+    number: Any
+    """float (Python's double) or ``np.float32``."""
+    rounding: Any
+    """Python's ``round`` (halves to even) or C's ``std::round`` (halves away from zero)."""
+    sqrt: Any
+    log: Any
+    integer_cells: bool
+    """The refined size divided by the grid in integers (C++) or exactly (Python)."""
 
 
-def _find_best_resize(width: float, height: float, scale: int, patch: int, upscale: bool) -> tuple[int, int]:
+_PROCESSOR = _Arithmetic(float, round, math.sqrt, math.log, integer_cells=False)
+"""The model's processor (``image_processing_minicpmv.py``), which optimum-intel runs."""
+_GENAI = _Arithmetic(np.float32, lambda x: int(np.floor(x + np.float32(0.5))), np.sqrt, np.log, integer_cells=True)
+"""openvino.genai's C++ copy (``src/cpp/src/visual_language/minicpm/classes.cpp``: ``ensure_divide``,
+``find_best_resize``, ``get_refine_size``, ``slice_image``): the same steps in float32 with ``std::round``
+and integer division of the refined size — about 12 % of sizes come out one patch row or column apart,
+and mirror grids can tie the other way (research/remote-code/minicpmv-rules.md C.1)."""
+
+
+def _ensure_divide(length: float, patch: int, a: _Arithmetic) -> int:
+    return max(a.rounding(a.number(length) / a.number(patch)) * patch, patch)
+
+
+def _find_best_resize(width: float, height: float, scale: int, patch: int, upscale: bool,
+                      a: _Arithmetic) -> tuple[int, int]:  # fmt: skip
     if width * height > scale * scale or upscale:
-        ratio = width / height
-        height = int(scale / math.sqrt(ratio))
-        width = int(height * ratio)
-    return _ensure_divide(width, patch), _ensure_divide(height, patch)
+        ratio = a.number(width) / a.number(height)
+        height = int(a.number(scale) / a.sqrt(ratio))
+        width = int(a.number(height) * ratio)
+    return _ensure_divide(width, patch, a), _ensure_divide(height, patch, a)
 
 
-def _sliced_grid(width: int, height: int, scale: int, max_slices: int) -> tuple[int, int] | None:
-    """``get_sliced_grid``: the ``(columns, rows)`` closest to the image's aspect ratio."""
-    multiple = min(math.ceil(width * height / (scale * scale)), max_slices)
+def _sliced_grid(width: int, height: int, scale: int, max_slices: int, a: _Arithmetic) -> tuple[int, int] | None:
+    """``get_sliced_grid``: the ``(columns, rows)`` closest to the image's aspect ratio (the first on a tie)."""
+    multiple = min(math.ceil(a.number(width) * a.number(height) / a.number(scale * scale)), max_slices)
     if multiple <= 1:
         return None
-    log_ratio, best, error = math.log(width / height), (1, 1), math.inf
+    log_ratio, best, error = a.log(a.number(width) / a.number(height)), (1, 1), math.inf
     for n in (multiple - 1, multiple, multiple + 1):
         if n == 1 or n > max_slices:
             continue
-        for cols in range(1, n + 1):
-            if n % cols == 0 and abs(log_ratio - math.log(cols / (n // cols))) < error:
-                best, error = (cols, n // cols), abs(log_ratio - math.log(cols / (n // cols)))
-    return best
-
-
-# openvino.genai's C++ copy (``src/cpp/src/visual_language/minicpm/classes.cpp``: ``ensure_divide``,
-# ``find_best_resize``, ``get_refine_size``, ``slice_image``): the same steps in float32, ``std::round``
-# (halves away from zero) and integer division of the refined size — about 12 % of sizes come out one
-# patch row or column apart, and mirror grids can tie the other way (research/remote-code/minicpmv-rules.md C.1).
-
-
-def _ensure_divide_cpp(length: int, patch: int) -> int:
-    quotient = np.float32(length) / np.float32(patch)
-    return max(int(np.floor(quotient + np.float32(0.5))) * patch, patch)
-
-
-def _find_best_resize_cpp(width: int, height: int, scale: int, patch: int, upscale: bool) -> tuple[int, int]:
-    if width * height > scale * scale or upscale:
-        ratio = np.float32(width) / np.float32(height)
-        height = int(np.float32(scale) / np.sqrt(ratio))
-        width = int(np.float32(height) * ratio)
-    return _ensure_divide_cpp(width, patch), _ensure_divide_cpp(height, patch)
-
-
-def _sliced_grid_cpp(width: int, height: int, scale: int, max_slices: int) -> tuple[int, int] | None:
-    multiple = min(math.ceil(np.float32(width) * np.float32(height) / np.float32(scale * scale)), max_slices)
-    if multiple <= 1:
-        return None
-    log_ratio, best, error = np.log(np.float32(width) / np.float32(height)), (1, 1), np.float32(np.inf)
-    for n in (multiple - 1, multiple, multiple + 1):
-        if n == 1 or n > max_slices:
-            continue
-        for cols in range(1, n + 1):
-            e = np.abs(log_ratio - np.log(np.float32(cols) / np.float32(n // cols))) if n % cols == 0 else np.inf
+        for cols in (c for c in range(1, n + 1) if n % c == 0):
+            e = abs(log_ratio - a.log(a.number(cols) / a.number(n // cols)))
             if e < error:
                 best, error = (cols, n // cols), e
     return best
@@ -327,22 +322,16 @@ def minicpm_slices(layout: Layout, width: int, height: int, runtime: str = "ov")
     """MiniCPM-V's ``slice_image``: the source image (upscaled if small, else resized to about
     ``scale_resolution²``) and, for a larger image, ``columns × rows`` equal slices of about that area —
     as the model's processor cuts it (optimum-intel) or as openvino.genai's copy does (``runtime="genai"``)."""
+    a = _GENAI if runtime == "genai" else _PROCESSOR
     scale, patch, max_slices = _sliced_config(layout)
-    if runtime == "genai":
-        grid = _sliced_grid_cpp(width, height, scale, max_slices)
-        sw, sh = _find_best_resize_cpp(width, height, scale, patch, upscale=grid is None)
-    else:
-        grid = _sliced_grid(width, height, scale, max_slices)
-        sw, sh = _find_best_resize(width, height, scale, patch, upscale=grid is None)
+    grid = _sliced_grid(width, height, scale, max_slices, a)
+    sw, sh = _find_best_resize(width, height, scale, patch, grid is None, a)
     parts = [(sh // patch, sw // patch)]
     if grid is not None:
         cols, rows = grid
-        if runtime == "genai":
-            cell_w, cell_h = _ensure_divide_cpp(width, cols) // cols, _ensure_divide_cpp(height, rows) // rows
-            bw, bh = _find_best_resize_cpp(cell_w, cell_h, scale, patch, upscale=True)
-        else:
-            refine_w, refine_h = _ensure_divide(width, cols), _ensure_divide(height, rows)
-            bw, bh = _find_best_resize(refine_w / cols, refine_h / rows, scale, patch, upscale=True)
+        refine_w, refine_h = _ensure_divide(width, cols, a), _ensure_divide(height, rows, a)
+        cells = (refine_w // cols, refine_h // rows) if a.integer_cells else (refine_w / cols, refine_h / rows)
+        bw, bh = _find_best_resize(*cells, scale, patch, True, a)
         parts += [(bh // patch, bw // patch)] * (cols * rows)
     return MinicpmSlices(tuple(r * c for r, c in parts), grid, (max(r for r, _ in parts), max(c for _, c in parts)))
 
