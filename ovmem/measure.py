@@ -204,11 +204,11 @@ def measure(
     model = read_model(xml)  # the same one-line errors as everywhere else, before spawning anything
     if new_tokens and not model.get_variables():
         raise UsageError(f"{xml.name}: --new-tokens needs a stateful model (a KV cache to generate on)")
-    runs = _plan_runs(model, spec, min(new_tokens, 1))  # the decode steps: the first one's inputs, then shifted
+    runs, decode = _plan_runs(model, spec, generate=new_tokens > 0)
     del model
 
     request = {"xml": str(xml), "device": device, "properties": props, "interval": sample_interval, "runs": runs,
-               "new_tokens": new_tokens}  # fmt: skip
+               "decode": decode, "new_tokens": new_tokens}  # fmt: skip
     result = _run_child(Path(__file__), request, timeout, xml, env)
     return Measurement(
         model=_display_name(xml),
@@ -217,7 +217,7 @@ def measure(
         seq_len=spec.seq_len,
         batch=spec.batch,
         past_len=spec.past_len,
-        inputs={name: tuple(run["shape"]) for name, run in runs[-1 - min(new_tokens, 1)]["inputs"].items()},
+        inputs={name: tuple(run["shape"]) for name, run in runs[-1]["inputs"].items()},
         **_peak_fields(result),
         infer_start=Rss(**result["infer_start"]),
         infer_peak_rss_bytes=result["infer_peak"],
@@ -337,10 +337,10 @@ def _emulated(isa: str | None) -> str:
 # --- parent side --------------------------------------------------------------------------------
 
 
-def _plan_runs(model, spec, new_tokens: int = 0) -> list[dict[str, Any]]:
-    """The inferences the child runs: an optional prefill of ``past_len`` tokens, then the measured one,
-    then ``new_tokens`` decode steps of one token (the child makes the later steps from the first:
-    :func:`_decode_step`).
+def _plan_runs(model, spec, generate: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The inferences the child runs: an optional prefill of ``past_len`` tokens, then the measured one;
+    and, to ``generate``, the first decode step after it, from which the child makes every step of the
+    generation (:func:`_decode_step`).
 
     Each run maps an input name to ``{"index", "shape", "kind", ...}``; the child makes the data.
     """
@@ -356,8 +356,6 @@ def _plan_runs(model, spec, new_tokens: int = 0) -> list[dict[str, Any]]:
     if spec.past_len and stateful:
         steps.append(Specialization(seq_len=spec.past_len, batch=spec.batch, past_len=0, shapes=spec.shapes))
     steps.append(spec)
-    done = spec.past_len + spec.seq_len
-    steps += [Specialization(seq_len=1, batch=spec.batch, past_len=done + i, shapes={}) for i in range(new_tokens)]
     known = set()
     for param in model.get_parameters():
         known.update(param.output(0).get_names() | {param.get_friendly_name()})
@@ -366,7 +364,11 @@ def _plan_runs(model, spec, new_tokens: int = 0) -> list[dict[str, Any]]:
         from ovmem.errors import UsageError
 
         raise UsageError(f"--shape names no model input: {', '.join(unknown)}; inputs are {', '.join(sorted(known))}")
-    return [{"inputs": _plan_inputs(model, step, vocab)} for step in steps]
+    decode = None
+    if generate:
+        first = Specialization(seq_len=1, batch=spec.batch, past_len=spec.past_len + spec.seq_len, shapes={})
+        decode = {"inputs": _plan_inputs(model, first, vocab)}
+    return [{"inputs": _plan_inputs(model, step, vocab)} for step in steps], decode
 
 
 def _plan_inputs(model, spec, vocab: int) -> dict[str, dict[str, Any]]:
@@ -660,10 +662,9 @@ def _child_main(argument: str) -> int:
         runs = request_spec["runs"]
         infer_seconds = 0.0
         infer_start, infer_peak = (base_rss, base_anon, base_file), 0
-        new_tokens = request_spec["new_tokens"]
-        first_measured = len(runs) - 1 - min(new_tokens, 1)
+        first_measured = len(runs) - 1
         client_logits = None
-        runs = runs[:first_measured + 1] + [_decode_step(runs[-1], i) for i in range(new_tokens)]
+        runs = runs + [_decode_step(request_spec["decode"], i) for i in range(request_spec["new_tokens"])]
         for number, run in enumerate(runs):
             measured = number >= first_measured
             stage = f"decode step {number - first_measured}" if number > first_measured else (

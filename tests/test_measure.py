@@ -159,8 +159,8 @@ def test_synthetic_inputs_by_name_and_type() -> None:
         p.output(0).set_names({name})
     total = ov.opset13.reduce_sum(ov.opset13.convert(params["pixel_values"], ov.Type.f32), [0, 1, 2, 3])
     model = ov.Model([ov.opset13.result(p) for p in params.values()] + [ov.opset13.result(total)], list(params.values()))
-    runs = measure_module._plan_runs(model, Specialization(seq_len=5, batch=2, past_len=3))
-    assert len(runs) == 1  # not stateful: no prefill
+    runs, decode = measure_module._plan_runs(model, Specialization(seq_len=5, batch=2, past_len=3))
+    assert len(runs) == 1 and decode is None  # not stateful: no prefill; no generation asked
     plan = runs[0]["inputs"]
     assert {k: v["shape"] for k, v in plan.items()} == {
         "inputs_embeds": [2, 5, 32],

@@ -278,7 +278,7 @@ def plan_runs(xml: Path, seq_len: int) -> list[dict]:
     from ovmem.ir.specialize import Specialization
     from ovmem.measure import _plan_runs
 
-    return _plan_runs(ov.Core().read_model(xml), Specialization(seq_len=seq_len))
+    return _plan_runs(ov.Core().read_model(xml), Specialization(seq_len=seq_len))[0]
 
 
 def own_bytes(point: dict, info: dict) -> int:

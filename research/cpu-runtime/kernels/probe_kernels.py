@@ -631,7 +631,7 @@ def main() -> int:
                     from ovmem.ir.specialize import Specialization
                     from ovmem.measure import _plan_runs
                     xml = Path(p["path"]) / "openvino_model.xml"
-                    runs = _plan_runs(ov.Core().read_model(xml), Specialization(seq_len=16))
+                    runs, _ = _plan_runs(ov.Core().read_model(xml), Specialization(seq_len=16))
                     r["layer_types"] = run_child(xml, runs).get("layer_types")
                 f.write(json.dumps({**p, "rep": rep, **r}) + "\n")
                 f.flush()
