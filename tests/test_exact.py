@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import pytest
@@ -188,8 +189,14 @@ def test_time_limit(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.Monkey
     clock = _Clock()
     monkeypatch.setattr(exact, "time", clock)  # the search checks the clock every 256 nodes
     requests = _requests(HARD_40)
+    results = []
     with caplog.at_level(logging.INFO, logger="ovmem.alloc.exact"):
-        result = ExactAllocator(time_limit=0.2).solve(requests)
+        # a search that ignored its limit would run for hours: a thread, so that the test fails instead
+        search = threading.Thread(target=lambda: results.append(ExactAllocator(time_limit=0.2).solve(requests)), daemon=True)
+        search.start()
+        search.join(timeout=60)
+    assert not search.is_alive(), "the search did not stop at its time limit"
+    result = results[0]
     # stopped at the first check past the limit: 200 reads of 1 ms, one per 256 nodes explored
     assert 0.2 <= result.seconds < 0.21 and 200 * 256 <= result.nodes_explored < 210 * 256
     assert not result.proved_optimal

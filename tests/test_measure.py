@@ -57,6 +57,16 @@ def test_the_baseline_is_reported_and_can_be_included(at64: Measurement) -> None
     assert absolute.startswith(f"  peak RSS     {format_bytes(at64.peak_rss_bytes + at64.baseline.rss)} with the baseline")
 
 
+def test_the_command_line_includes_the_baseline_when_asked(capsys) -> None:
+    from ovmem.cli import main
+
+    assert main(["measure", str(QWEN), "--seq-len", "8", "--include-baseline"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "with the baseline" in lines[3] and "above baseline" not in lines[3]
+    assert main(["measure", str(QWEN), "--seq-len", "8"]) == 0
+    assert "above baseline" in capsys.readouterr().out.splitlines()[3]
+
+
 def test_longer_sequence_needs_more(at64: Measurement) -> None:
     at1024 = measure(QWEN, seq_len=1024)
     # The [1, 1, S, S] f32 attention mask alone is 4 MiB at S = 1024 (16 KiB at 64).
