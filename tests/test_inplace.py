@@ -157,11 +157,13 @@ def test_llm_rope_absorbs_its_transpose_and_writes_anew():
         assert source is not root.outputs[0] and source.nbytes == root.outputs[0].nbytes
 
 
-def _vit_rope(source: str = "split", second_reader: bool = False) -> ov.Model:
+def _vit_rope(source: str = "split", second_reader: bool = False, full_tables: bool = False) -> ov.Model:
     """A ViT's attention input: ``qkv [T, 3, H, D]`` permuted to ``[3, T, H, D]`` and split into q, k, v;
-    q rotated (rotate half) before any head transpose, as Qwen2.5-VL's vision blocks do."""
+    q rotated (rotate half) before any head transpose, as Qwen2.5-VL's vision blocks do. ``full_tables``:
+    cos and sin as large as q (one per head, as with a single KV head) and read elsewhere too."""
     qkv = named(ops.parameter([-1, 3, 2, 8], ov.Type.f32, name="qkv"), "qkv")
-    cos, sin = (named(ops.parameter([-1, 1, 8], ov.Type.f32, name=n), n) for n in ("cos", "sin"))
+    table = [-1, 2, 8] if full_tables else [-1, 1, 8]
+    cos, sin = (named(ops.relu(ops.parameter(table, ov.Type.f32, name=n)), n) for n in ("cos", "sin"))
     c = lambda v: ops.constant(np.array(v, np.int64))
     permuted = named(ops.transpose(ops.relu(qkv), c([1, 0, 2, 3])), "permuted")
     if source == "split":
@@ -178,7 +180,8 @@ def _vit_rope(source: str = "split", second_reader: bool = False) -> ov.Model:
     rope = named(ops.add(ops.multiply(q, cos), ops.multiply(rotated, sin)), "rope")
     out = ops.add(named(ops.relu(rope), "after"), k)
     results = [ops.result(out)] + ([ops.result(ops.tanh(q))] if second_reader else [])
-    return ov.Model(results, [qkv, cos, sin])
+    results += [ops.result(ops.tanh(cos)), ops.result(ops.tanh(sin))] if full_tables else []
+    return ov.Model(results, [qkv, *(t.input_value(0).get_node() for t in (cos, sin))])
 
 
 @pytest.mark.parametrize(
@@ -198,3 +201,12 @@ def test_vit_rope_writes_over_its_input_as_the_cpu_plugin_does(source, second_re
     graph, v = _run(_vit_rope(source, second_reader), "fuse,inplace{rope=off}", seq_len=6)
     (root,) = _rope_roots(graph)
     assert not ALIAS_OF.is_set(root.outputs[0])
+
+
+def test_rope_writes_over_x_not_over_tables_as_large_as_x():
+    """The plugin's RoPE writes over its input 0, x (the tensor it rotates in halves), never over cos or
+    sin; with tables as large as x the choice used to follow a set's order and change between runs."""
+    for _ in range(12):  # fresh graphs: fresh node identities, as separate runs would have
+        graph, v = _run(_vit_rope(full_tables=True), "fuse,inplace", seq_len=6)
+        (root,) = _rope_roots(graph)
+        assert alias_root(root.outputs[0]) is v["permuted"]

@@ -168,10 +168,13 @@ class InPlace(Pass):
         for root, inner in regions.items():
             members = {root, *inner}
             out = root.outputs[0]
-            outside = [v for n in members for v in n.inputs if v.producer not in members and _buffer(v)]
+            outside = [v for n in [*inner, root] for v in n.inputs if v.producer not in members and _buffer(v)]
             same = [v for v in outside if (v.type.dtype, v.nbytes) == (out.type.dtype, out.nbytes) and v not in pinned]
-            if same and (self.rope == "on" or self._plugin_rope_in_place(members, same[0])):
-                modified |= alias(out, same[0])
+            # the plugin's input 0, x, is the one the rotation slices in halves; cos and sin may be as large
+            halved = [v for v in same if any(u.node in members and u.node.op_type in _SLICE_OPS for u in v.uses())]
+            x = (halved or same or [None])[0]
+            if x is not None and (self.rope == "on" or self._plugin_rope_in_place(members, x)):
+                modified |= alias(out, x)
         return modified
 
     @staticmethod
