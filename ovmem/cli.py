@@ -81,9 +81,13 @@ def _non_negative_int(text: str) -> int:
     return _bounded_int(text, 0)
 
 
+REMOTE_HELP = "or remote: hf://OWNER/REPO[@REVISION][/SUBFOLDER] or an http(s):// URL of either"
+
+
 def _add_model_options(p: argparse.ArgumentParser, *, with_path: bool = True) -> None:
     if with_path:
-        p.add_argument("path", nargs="?", help="IR .xml or its folder (default: the built-in demo model)")
+        p.add_argument("path", nargs="?", help=f"IR .xml or its folder, {REMOTE_HELP} (default: the built-in demo model)")
+        _add_remote_options(p)
     p.add_argument("--seq-len", type=_positive_int, default=1024, help="tokens in this run (default 1024)")
     p.add_argument("--batch", type=_positive_int, default=1, help="batch size (default 1)")
     p.add_argument("--past-len", type=_non_negative_int, default=0, help="tokens already cached (default 0: prefill)")
@@ -117,6 +121,17 @@ def _add_model_options(p: argparse.ArgumentParser, *, with_path: bool = True) ->
         help="ov: the compiled model as given, as optimum-intel runs it (default); genai: openvino.genai's "
         "LLMPipeline (last-token LM head, no attention mask, paged KV cache; --new-tokens = max_new_tokens)",
     )  # fmt: skip
+
+
+def _add_remote_options(p: argparse.ArgumentParser) -> None:
+    """A remote model is read from its .xml and the few constants the analysis reads (ovmem.remote)."""
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="remote models: how long one request may wait for an answer (default 30)")
+    p.add_argument("--refresh", action="store_true", help="remote models: list the source again, not the cached copy")
+    p.add_argument("--full-download", action="store_true",
+                   help="remote models: fetch the whole .bin files (for servers without HTTP Range requests)")
+    p.add_argument("--weights-from", default=None, metavar="URL",
+                   help="a local .xml without its .bin: read the constants the analysis needs from this URL of the .bin")
 
 
 def _add_device_options(p: argparse.ArgumentParser) -> None:
@@ -241,7 +256,8 @@ def _build_parser() -> argparse.ArgumentParser:
     }
     for name, text in classic.items():
         c = sub.add_parser(name, help=text)
-        c.add_argument("path", help="optimum-intel export folder (or an IR .xml)")
+        c.add_argument("path", help=f"optimum-intel export folder (or an IR .xml), {REMOTE_HELP}")
+        _add_remote_options(c)
         c.add_argument("seq", nargs="?", type=_positive_int, help="tokens (llm) or vision patches (vit, vlm)")
         if name != "llm":
             c.add_argument("--image", type=_image_size, metavar="WxH", help="derive the vision sequence from an image size")
@@ -276,6 +292,9 @@ def _build_parser() -> argparse.ArgumentParser:
             c.set_defaults(prompt_tokens=_Unset(0))
 
     _add_sweep_parsers(sub)
+    cache = sub.add_parser("cache", help="remote models ovmem keeps (list them, or clear them)")
+    cache.add_argument("action", choices=("list", "clear"))
+    cache.add_argument("--json", action="store_true", help="list: print one JSON object")
     listing = sub.add_parser("list", help="list the available passes and allocators")
     listing.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
@@ -318,7 +337,7 @@ def _run_classic(args: argparse.Namespace) -> int:
         lines = vit_lines(report) if args.command == "vit" else vlm_lines(report)
     explanation = _explanation(report, args, default=0)
     if args.json:
-        print(json.dumps({"lines": lines, **report.to_dict(), **_explain_dict(explanation)}, indent=2))
+        _print_json({"lines": lines, **report.to_dict(), **_explain_dict(explanation)}, args)
     else:
         print("\n".join(lines))
         from ovmem.report import run_label
@@ -418,7 +437,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
         report = _renamed(report, DEMO_NAME)
     explanation = _explanation(report, args, default=5)
     if args.json:
-        print(json.dumps({**report.to_dict(), **_explain_dict(explanation)}, indent=2))
+        _print_json({**report.to_dict(), **_explain_dict(explanation)}, args)
     else:
         print(ovmem.format_report(report))
         if explanation:
@@ -465,8 +484,8 @@ def _run_compare(args: argparse.Namespace) -> int:
     name = DEMO_NAME if _path(args) is None else graph.name
     if args.json:
         rows = [attrs.asdict(r) for r in runs]
-        print(json.dumps({"schema_version": _schema_version(), "model": name, "seq_len": args.seq_len, "requests": len(requests),
-                          "alignment": args.alignment, "lower_bound_bytes": bound, "allocators": rows}, indent=2))  # fmt: skip
+        _print_json({"schema_version": _schema_version(), "model": name, "seq_len": args.seq_len, "requests": len(requests),
+                     "alignment": args.alignment, "lower_bound_bytes": bound, "allocators": rows}, args)  # fmt: skip
         return 0
     config = _run_config(args)
     run = f"device {config.device}" + (f" | target {config.cpu.label} | {config.precision} activations"
@@ -570,6 +589,25 @@ def _run_validate(args: argparse.Namespace) -> int:
                       lift_from=args.lift)  # fmt: skip
     data = {"schema_version": _schema_version(), "points": [p.to_dict() for p in points]}
     print(json.dumps(data, indent=2) if args.json else format_validation(points))
+    return 0
+
+
+def _run_cache(args: argparse.Namespace) -> int:
+    from ovmem.remote import cache
+    from ovmem.units import format_bytes
+
+    if args.action == "clear":
+        print(f"removed {cache.clear()} remote models from {cache.cache_root()}")
+        return 0
+    entries = cache.entries()
+    if args.json:
+        print(json.dumps({"schema_version": _schema_version(), "cache": str(cache.cache_root()), "remote": entries}, indent=2))
+        return 0
+    print(f"{cache.cache_root()}: {len(entries)} remote models")
+    for e in entries:
+        revision = f" @ {e['revision'][:12]}" if e.get("revision") else ""
+        print(f"  {e['source']}{revision}: {format_bytes(e['disk_bytes'])} on disk, fetched {e['created'][:19]}Z "
+              f"({format_bytes(e['fetched']['bytes'])} in {e['fetched']['requests']} requests)")
     return 0
 
 
@@ -717,7 +755,10 @@ def _pipeline_kind_options(args: argparse.Namespace) -> dict:
     return options
 
 
-def _print_json(data: dict) -> None:
+def _print_json(data: dict, args: argparse.Namespace) -> None:
+    """One JSON object; for a remote model with what fetching it cost (``remote``)."""
+    if getattr(args, "remote", None) is not None:
+        data = {**data, "remote": args.remote.to_dict()}
     print(json.dumps(data, indent=2))
 
 
@@ -751,7 +792,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
         answer = max_seq_len(model, args.budget, reuse_shapes=not args.relift, progress=_progress("ovmem budget", args),
                              **variables, **options)  # fmt: skip
     if args.json:
-        _print_json({**result.to_dict(), **({"budget": answer.to_dict()} if answer else {})})
+        _print_json({**result.to_dict(), **({"budget": answer.to_dict()} if answer else {})}, args)
     else:
         print(format_sweep(result, args.budget))
         if answer:
@@ -786,7 +827,7 @@ def _run_budget(args: argparse.Namespace) -> int:
 def _print_answer(args: argparse.Namespace, answer, formatter) -> int:
     """A budget answer as JSON or as text; the exit code."""
     if args.json:
-        _print_json(answer.to_dict())
+        _print_json(answer.to_dict(), args)
     else:
         print(formatter(answer))
     return 0
@@ -825,7 +866,7 @@ def _run_whatif(args: argparse.Namespace) -> int:
         name=DEMO_NAME if path is None else None, **_analysis_options(args),
     )  # fmt: skip
     if args.json:
-        _print_json(result.to_dict())
+        _print_json(result.to_dict(), args)
     else:
         print(format_whatif(result))
     return 0
@@ -839,12 +880,37 @@ _COMMANDS = {
     "measure": _run_measure,
     "validate": _run_validate,
     "list": _run_list,
+    "cache": _run_cache,
     "llm": _run_classic,
     "vit": _run_classic,
     "vlm": _run_classic,
     "sweep": _run_sweep,
     "whatif": _run_whatif,
 }
+
+
+def _fetch_remote(args: argparse.Namespace):  # -> RemoteModel | None
+    """A remote model (or a local .xml with --weights-from) fetched into ovmem's cache; ``args.path`` then names
+    the local copy, which every command analyses as it would a local model."""
+    from ovmem.remote.source import is_remote
+
+    path, weights = getattr(args, "path", None), getattr(args, "weights_from", None)
+    if is_remote(path) and args.command in ("measure", "validate"):
+        raise UsageError(f"{path}: {args.command} runs the model, so it needs the weights: download the model first "
+                         "(e.g. `hf download OWNER/REPO --local-dir DIR`) and pass DIR")  # fmt: skip
+    if not (is_remote(path) or weights):
+        return None
+    from ovmem.remote import DEFAULT_TIMEOUT, fetch_model, fetch_weights
+
+    timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    if weights:
+        if path is None or is_remote(path):
+            raise UsageError("--weights-from needs a local .xml (or its folder) whose .bin it names")
+        model = fetch_weights(path, weights, timeout=timeout)
+    else:
+        model = fetch_model(path, timeout=timeout, refresh=args.refresh, full_download=args.full_download)
+    args.path = str(model.path)
+    return model
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -854,7 +920,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="ovmem: %(levelname)s: %(message)s")
     try:
         args = _build_parser().parse_args(argv)
-        return _COMMANDS[args.command](args)
+        args.remote = _fetch_remote(args)
+        code = _COMMANDS[args.command](args)
+        if args.remote is not None and not getattr(args, "json", False):
+            print(args.remote.summary())
+        return code
     except OvmemError as exc:
         if debug:
             raise

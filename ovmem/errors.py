@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ModelError", "OvmemError", "UsageError"]
+__all__ = ["ModelError", "OvmemError", "RemoteError", "UsageError"]
 
 
 class OvmemError(Exception):
@@ -21,3 +21,10 @@ class ModelError(OvmemError):
     """The model cannot be read or specialised: not an IR, a missing or truncated ``.bin``, ..."""
 
     exit_code = 1
+
+
+class RemoteError(OvmemError):
+    """A remote model cannot be fetched: access denied, not found, no network, no Range support, a file
+    that changed or came short, a timeout."""
+
+    exit_code = 3

@@ -85,6 +85,20 @@ _RSS = _object("resident memory at one moment, bytes", {
     "rss": (_BYTES, "resident set"), "anon": (_BYTES, "anonymous pages"), "file": (_BYTES, "file-backed pages"),
 })  # fmt: skip
 
+_REMOTE = _object("a remote model (hf:// or http(s)://, or --weights-from): what fetching it cost (RemoteModel.to_dict)", {
+    "source": (_STR, "the model as given"),
+    "revision": (_STR, "the Hub commit it was read at (empty for plain HTTP)"),
+    "from_cache": (_BOOL, "true: read from ovmem's cache, no network (the fetched_* fields are 0)"),
+    "fetched_bytes": (_BYTES, "bytes received: the .xml and JSON files whole, and ranges of the .bin files"),
+    "fetched_weight_bytes": (_BYTES, "of them, from the .bin files"),
+    "fetched_requests": (_INT, "HTTP requests made"),
+    "fetched_seconds": (_NUM, "seconds waiting for the network"),
+    "weights_bytes": (_BYTES, "the .bin files' full size (what a download would cost)"),
+    "cache_folder": (_STR, "where the local copy is (`ovmem cache list`)"),
+})
+REMOTE_OBJECTS = ("report", "pipeline-report", "compare", "sweep", "budget-limit", "budget-fit", "whatif")
+"""The objects a command prints for a remote model: each has an optional ``remote``."""
+
 DEFS: dict[str, Schema] = {
     "report": _object(
         "one analysis: `ovmem analyze` / `demo --json` (MemoryReport.to_dict)",
@@ -375,8 +389,16 @@ DEFS: dict[str, Schema] = {
         "report": (_ref("report"), "the full analysis"),
     }, optional=("delta", "delta_total_bytes")),
     "rss": _RSS,
+    "cache": _object("`ovmem cache list --json`", {
+        "schema_version": _VERSION,
+        "cache": (_STR, "ovmem's cache folder ($OVMEM_CACHE_DIR, else $XDG_CACHE_HOME/ovmem or ~/.cache/ovmem)"),
+        "remote": (_array({"type": "object"}), "each cached remote model: its manifest (source, revision, files, "
+                   "fetched, created), folder and disk_bytes (blocks used: the .bin files are sparse)"),
+    }),
 }
 """Every object the commands print, by name."""
+for _name in REMOTE_OBJECTS:
+    DEFS[_name]["properties"]["remote"] = {**_REMOTE, "description": "only for a remote model: " + _REMOTE["description"]}
 
 COMMANDS: dict[str, tuple[str, ...]] = {
     "analyze": ("report", "budget-limit", "budget-fit"),
@@ -390,6 +412,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "vlm": ("pipeline-report", "budget-limit", "budget-fit"),
     "sweep": ("sweep",),
     "whatif": ("whatif",),
+    "cache": ("cache",),
 }
 """The objects each command's ``--json`` may print (``dump`` prints text only)."""
 

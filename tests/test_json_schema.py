@@ -40,6 +40,7 @@ CASES = {
     "measure-vlm-genai": (["measure", "--runtime", "genai", QWEN_VL, "--image", "56x56", "--prompt-tokens", "4"],
                           "vlm-genai-measurement"),
     "validate": (["validate", QWEN, "--seq-len", "8"], "validate"),
+    "cache": (["cache", "list"], "cache"),  # remote models' outputs: tests/test_remote.py
 }
 
 

@@ -62,8 +62,14 @@ def resolve_model_path(path: str | os.PathLike[str]) -> Path:
     """The ``.xml`` to read for ``path``: the file itself, or the one model a folder holds.
 
     A folder exported by optimum-intel holds ``openvino_model.xml``; any other folder must hold
-    exactly one ``.xml``. Raises :class:`UsageError` when there is nothing (or too much) to choose.
+    exactly one ``.xml``. A remote model (``hf://…``, ``http(s)://…``) is fetched into ovmem's cache
+    first (:func:`ovmem.remote.fetch_model`). Raises :class:`UsageError` when there is nothing (or too
+    much) to choose.
     """
+    from ovmem.remote import fetch_model, is_remote  # here: ovmem.remote reads ovmem.ir
+
+    if is_remote(path):
+        return resolve_model_path(fetch_model(path).path)
     p = Path(path)
     if not p.exists():
         raise UsageError(f"{p}: no such file or folder")

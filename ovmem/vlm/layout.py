@@ -99,7 +99,11 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def detect_layout(path: str | os.PathLike[str]) -> Layout:
-    """The layout of an export folder (or of the one IR ``path`` names)."""
+    """The layout of an export folder (or of the one IR ``path`` names); a remote one is fetched first."""
+    from ovmem.remote import fetch_model, is_remote  # here: ovmem.remote reads ovmem.ir
+
+    if is_remote(path):
+        path = fetch_model(path).path
     p = Path(path)
     if not p.exists():
         raise UsageError(f"{p}: no such file or folder")

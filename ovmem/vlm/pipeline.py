@@ -47,7 +47,7 @@ from ovmem.target import Target
 from ovmem.vlm.layout import Part, detect_layout
 from ovmem.vlm.vision import VisionPlan, plan_vision
 
-__all__ = ["PartRun", "PipelineReport", "analyze_pipeline"]
+__all__ = ["PartRun", "PipelineReport", "analyze_pipeline", "tie_sample_rows"]
 
 
 @attrs.frozen
@@ -158,14 +158,21 @@ def _largest_table(xml) -> Any:
     return max(constants, key=lambda op: op.get_byte_size()).get_data() if constants else None
 
 
+def tie_sample_rows(rows: int) -> range:
+    """The rows of a table :func:`_tied` compares: about 16, spread over the table — two tables that are not
+    one never agree on a whole row, random or trained (``ovmem.remote`` fetches exactly these rows of a remote
+    model's tables, one request each)."""
+    return range(0, rows, max(1, rows // 16))
+
+
 def _tied(embeddings: Part, language: Part) -> bool:
     """Whether the language model's largest constant (its head) is the text embeddings' table: the
-    same type, shape and values (64 rows compared; random or trained tables never agree by chance)."""
+    same type, shape and values (:func:`tie_sample_rows`)."""
     table, head = _largest_table(embeddings.xml), _largest_table(language.xml)
     if table is None or head is None or table.shape != head.shape or table.dtype != head.dtype or not table.size:
         return False
-    step = max(1, len(table) // 64)
-    return bool((table[::step] == head[::step]).all())
+    rows = tie_sample_rows(len(table))
+    return bool((table[rows] == head[rows]).all())
 
 
 def _tokens(graph: Graph) -> int:
