@@ -157,6 +157,7 @@ def test_cli_commands_take_remote_models(server, capsys):
     assert code == 0 and out.splitlines()[-1].endswith("from ovmem's cache (no network)")
     for args, schema in (
         (["vlm", f"{server.url}/tiny-llava-f16", "--image", "336x336", "--json"], "pipeline-report"),
+        (["vit", f"{server.url}/tiny-llava-f16", "--image", "336x336", "--json"], "pipeline-report"),
         (["sweep", qwen, "--seq-len", "16,64", "--json"], "sweep"),
         (["whatif", qwen, "--seq-len", "64", "--vs", "kv-cache-precision=u4", "--json"], "whatif"),
         (["analyze", qwen, "--budget", "4MiB", "--json"], "budget-limit"),
