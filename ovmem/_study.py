@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import openvino as ov
 
+from ovmem._lazy import is_model
+from ovmem._lazy import openvino as ov
 from ovmem.api import SIZES, analyze, analyze_graph, build_pipeline
 from ovmem.config import RunConfig
 from ovmem.errors import UsageError
@@ -88,20 +89,26 @@ class ModelSource:
     original path or model builds it."""
 
     def __init__(self, model: ov.Model | str | os.PathLike[str]) -> None:
-        self.path = None if isinstance(model, ov.Model) else resolve_model_path(model)
-        self.model = model if isinstance(model, ov.Model) else read_model(self.path)
+        self.path = None if is_model(model) else resolve_model_path(model)
+        self.model = model if is_model(model) else read_model(self.path)
         self.name = self.name_of(self.path or self.model)
 
     @staticmethod
     def name_of(model: ov.Model | str | os.PathLike[str]) -> str:
         """The graph name ``lift`` gives ``model``."""
-        if isinstance(model, ov.Model):
+        if is_model(model):
             return model.get_friendly_name() or "model"
         return _display_name(resolve_model_path(model))
 
-    def lift(self, **sizes: Any) -> Graph:
-        """:func:`~ovmem.ir.lift.lift` at ``sizes`` (``seq_len``, ``batch``, ``past_len``, ``shapes``)."""
-        graph = lift(self.model, **sizes)
+    def lift(self, runtime: str = "ov", **sizes: Any) -> Graph:
+        """:func:`~ovmem.ir.lift.lift` at ``sizes`` (``seq_len``, ``batch``, ``past_len``, ``shapes``); with
+        ``runtime="genai"``, :func:`ovmem.genai.lift_genai`."""
+        if runtime == "genai":
+            from ovmem.genai import lift_genai
+
+            graph = lift_genai(self.model, **sizes)
+        else:
+            graph = lift(self.model, **sizes)
         if self.path is not None:  # as lift(path) names it
             graph.name = self.name
             graph.meta["source"] = str(self.path)
@@ -158,7 +165,7 @@ class LengthStudy:
 
     @staticmethod
     def _is_vlm(model: Any) -> bool:
-        if isinstance(model, ov.Model):
+        if is_model(model):
             return False
         from ovmem.vlm import detect_layout
 

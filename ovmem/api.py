@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
-import openvino as ov
 
+from ovmem._lazy import is_model
+from ovmem._lazy import openvino as ov
 from ovmem.alloc import parse_allocator
 from ovmem.config import INFERENCE_PRECISIONS, RunConfig
 from ovmem.devices import get_device
@@ -16,13 +18,14 @@ from ovmem.errors import UsageError
 from ovmem.genai import lift_genai, runtime_parts
 from ovmem.ir import Graph, lift
 from ovmem.ir.lift_runtime import lift_runtime
+from ovmem.ir.store import cached_lift
 from ovmem.passes import Instrument, Pipeline, parse_pipeline
 from ovmem.progress import Progress
 from ovmem.report import MemoryReport, plan_memory
 from ovmem.target import TARGET
 
 __all__ = [
-    "DEFAULT_ALLOCATOR", "INFERENCE_PRECISIONS", "SIZES", "analyze", "analyze_graph", "build_pipeline", "lift_model",
+    "DEFAULT_ALLOCATOR", "INFERENCE_PRECISIONS", "SIZES", "analyze", "analyze_graph", "analyze_lifted", "build_pipeline", "lift_model",
     "run_pipeline",
 ]  # fmt: skip
 
@@ -45,9 +48,9 @@ def lift_model(model: ov.Model | str | os.PathLike[str], config: RunConfig | Non
     if config.runtime == "genai":
         if config.lift_from != "graph":
             raise UsageError("--runtime genai analyses the exported graph as genai changes it; not with --lift runtime")
-        return lift_genai(model, **sizes)
+        return cached_lift(model, lift_genai, "genai", sizes)
     if config.lift_from == "graph":
-        return lift(model, **sizes)
+        return cached_lift(model, lift, "graph", sizes)
     device = get_device(config.device)
     if device.plugin is None:
         raise UsageError(f"--lift runtime compiles the model, but device {device.name} is not one OpenVINO runs here")
@@ -82,17 +85,29 @@ def analyze(
         progress: told what runs, and closed at the end (``ovmem analyze`` shows it on a terminal).
     """
     config = RunConfig.create(config, **options)
+    lift = functools.partial(lift_model, model, config)
+    return analyze_lifted(lift, _describe(model), config, seq_len=seq_len, batch=batch, past_len=past_len,
+                          shapes=shapes, instruments=instruments, progress=progress)  # fmt: skip
+
+
+def analyze_lifted(
+    lift: Callable[..., Graph], what: str, config: RunConfig, *, seq_len: int, batch: int = 1, past_len: int = 0,
+    shapes: dict[str, tuple[int, ...]] | None = None, instruments: Sequence[Instrument] = (),
+    progress: Progress | None = None,
+) -> MemoryReport:  # fmt: skip
+    """:func:`analyze` of the graphs ``lift(seq_len=…, batch=…, past_len=…, shapes=…)`` gives (``what``
+    names the model in the progress line): a step on a cache comes after its prefill (:func:`after_prefill`)."""
     pipeline = build_pipeline(config, instruments=instruments)
     try:
         if progress is not None:
-            progress.status(f"lifting {_describe(model)} at seq_len {seq_len}", force=True)
-        graph = lift_model(model, config, seq_len=seq_len, batch=batch, past_len=past_len, shapes=shapes)
+            progress.status(f"lifting {what} at seq_len {seq_len}", force=True)
+        graph = lift(seq_len=seq_len, batch=batch, past_len=past_len, shapes=shapes)
         report = analyze_graph(graph, pipeline, config, progress=progress)
         if past_len and graph.states and get_device(config.device).name != "generic":
             if progress is not None:
                 progress.status(f"the prefill of the {past_len} cached tokens", force=True)
-            prefill = analyze(model, seq_len=past_len, batch=batch, shapes=shapes, config=config,
-                              instruments=instruments)  # fmt: skip
+            prefill = analyze_lifted(lift, what, config, seq_len=past_len, batch=batch, shapes=shapes,
+                                     instruments=instruments)  # fmt: skip
             report = after_prefill(report, prefill)
         return report
     finally:
@@ -211,4 +226,4 @@ def build_pipeline(config: RunConfig | None = None, *, instruments: Sequence[Ins
 
 
 def _describe(model: object) -> str:
-    return model.get_friendly_name() if isinstance(model, ov.Model) else str(model)
+    return model.get_friendly_name() if is_model(model) else str(model)

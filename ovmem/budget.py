@@ -30,8 +30,8 @@ from itertools import pairwise
 from typing import Any
 
 import attrs
-import openvino as ov
 
+from ovmem._lazy import openvino as ov
 from ovmem._study import LengthStudy, Report, part_labels, parts
 from ovmem.errors import UsageError
 from ovmem.progress import Progress

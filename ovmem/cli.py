@@ -15,16 +15,18 @@ traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import attrs
 
 from ovmem.errors import OvmemError, UsageError
-from ovmem.passes.states import KV_PRECISIONS
+from ovmem.ir.types import KV_PRECISIONS
 
 __all__ = ["main"]
 
@@ -132,6 +134,8 @@ def _add_remote_options(p: argparse.ArgumentParser) -> None:
                    help="remote models: fetch the whole .bin files (for servers without HTTP Range requests)")
     p.add_argument("--weights-from", default=None, metavar="URL",
                    help="a local .xml without its .bin: read the constants the analysis needs from this URL of the .bin")
+    p.add_argument("--no-cache", action="store_true",
+                   help="lift the model afresh and probe the host again, reading and writing nothing in ovmem's cache")
 
 
 def _add_device_options(p: argparse.ArgumentParser) -> None:
@@ -502,7 +506,6 @@ def _run_compare(args: argparse.Namespace) -> int:
 
 
 def _run_measure(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from ovmem.ir.specialize import parse_shapes
     from ovmem.measure import format_measurement, measure, parse_properties
@@ -550,7 +553,6 @@ def _run_measure(args: argparse.Namespace) -> int:
 def _run_measure_genai(args: argparse.Namespace, vlm_options: dict) -> int:
     from ovmem.genai_measure import format_genai_measurement, measure_genai
     from ovmem.measure import parse_properties
-
     from ovmem.vlm import detect_layout
 
     if detect_layout(args.path).is_vlm:  # VLMPipeline: one image and a prompt of --prompt-tokens words
@@ -593,17 +595,20 @@ def _run_validate(args: argparse.Namespace) -> int:
 
 
 def _run_cache(args: argparse.Namespace) -> int:
-    from ovmem.remote import cache
+    from ovmem.cache import cache_root, clear
+    from ovmem.remote.cache import entries as remote_entries
     from ovmem.units import format_bytes
 
     if args.action == "clear":
-        print(f"removed {cache.clear()} remote models from {cache.cache_root()}")
+        removed = clear()
+        what = ", ".join(f"{n} {kind}" for kind, n in removed.items()) or "nothing"
+        print(f"removed {what} from {cache_root()}")
         return 0
-    entries = cache.entries()
+    entries = remote_entries()
     if args.json:
-        print(json.dumps({"schema_version": _schema_version(), "cache": str(cache.cache_root()), "remote": entries}, indent=2))
+        print(json.dumps({"schema_version": _schema_version(), "cache": str(cache_root()), "remote": entries}, indent=2))
         return 0
-    print(f"{cache.cache_root()}: {len(entries)} remote models")
+    print(f"{cache_root()}: {len(entries)} remote models")
     for e in entries:
         revision = f" @ {e['revision'][:12]}" if e.get("revision") else ""
         print(f"  {e['source']}{revision}: {format_bytes(e['disk_bytes'])} on disk, fetched {e['created'][:19]}Z "
@@ -899,6 +904,8 @@ def _fetch_remote(args: argparse.Namespace):  # -> RemoteModel | None
         raise UsageError(f"{path}: {args.command} runs the model, so it needs the weights: download the model first "
                          "(e.g. `hf download OWNER/REPO --local-dir DIR`) and pass DIR")  # fmt: skip
     if not (is_remote(path) or weights):
+        if path is not None and not Path(path).exists():  # said before the host probe imports OpenVINO
+            raise UsageError(f"{path}: no such file or folder")
         return None
     from ovmem.remote import DEFAULT_TIMEOUT, fetch_model, fetch_weights
 
@@ -913,6 +920,21 @@ def _fetch_remote(args: argparse.Namespace):  # -> RemoteModel | None
     return model
 
 
+@contextlib.contextmanager
+def _no_cache(on: bool):
+    """``--no-cache``: ``OVMEM_NO_CACHE=1`` (:mod:`ovmem.cache`) while the command runs."""
+    previous = os.environ.get("OVMEM_NO_CACHE")
+    if on:
+        os.environ["OVMEM_NO_CACHE"] = "1"
+    try:
+        yield
+    finally:
+        if on and previous is None:
+            del os.environ["OVMEM_NO_CACHE"]
+        elif on:
+            os.environ["OVMEM_NO_CACHE"] = previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -920,8 +942,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="ovmem: %(levelname)s: %(message)s")
     try:
         args = _build_parser().parse_args(argv)
-        args.remote = _fetch_remote(args)
-        code = _COMMANDS[args.command](args)
+        with _no_cache(getattr(args, "no_cache", False)):
+            args.remote = _fetch_remote(args)
+            code = _COMMANDS[args.command](args)
         if args.remote is not None and not getattr(args, "json", False):
             print(args.remote.summary())
         return code

@@ -47,10 +47,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import openvino as ov
-import openvino.opset13 as ops
-from openvino._offline_transformations import paged_attention_transformation
 
+from ovmem._lazy import is_model
+from ovmem._lazy import openvino as ov
+from ovmem._lazy import opset13 as ops
 from ovmem.errors import ModelError, UsageError
 from ovmem.ir.core import Graph, State
 from ovmem.ir.types import TensorType
@@ -127,6 +127,8 @@ def prepare_model(model: ov.Model) -> ov.Model:
     the precision of optimum's stateful variables (``states`` decides what the runtime stores)."""
     model = model.clone()
     try:
+        from openvino._offline_transformations import paged_attention_transformation
+
         paged_attention_transformation(
             model, use_block_indices_inputs=False, use_score_outputs=False, allow_score_aggregation=True,
             allow_cache_rotation=False, allow_xattention=False, allow_adaptive_rkv=False,
@@ -273,7 +275,7 @@ def lift_genai(
     from ovmem.ir.lift import _display_name, read_model, resolve_model_path
 
     source = None
-    if not isinstance(model, ov.Model):
+    if not is_model(model):
         source = resolve_model_path(model)
         model = read_model(source)
     prepared = prepare_model(model)

@@ -30,8 +30,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
-import openvino as ov
 
+from ovmem._lazy import openvino as ov
 from ovmem._study import ModelSource, check_options, part_labels, parts
 from ovmem.api import SIZES, analyze, analyze_graph, build_pipeline
 from ovmem.config import RunConfig

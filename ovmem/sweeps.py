@@ -19,8 +19,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
-import openvino as ov
 
+from ovmem._lazy import openvino as ov
 from ovmem._study import LengthStudy, Report, part_labels, parts
 from ovmem.errors import UsageError
 from ovmem.ir.specialize import MAX_DIMENSION

@@ -274,7 +274,35 @@ def _cores_in(cpu_list: str) -> int:
 @functools.cache
 def _probe_plugin() -> tuple[str, int, tuple[str, ...]]:
     """The CPU plugin's default precision and threads here, and the kernels of a bf16 and an f16
-    FullyConnected (an empty name where the plugin has none for that precision)."""
+    FullyConnected (an empty name where the plugin has none for that precision). Kept in ovmem's cache
+    (:mod:`ovmem.cache`) under everything that changes the answer: OpenVINO's version, the CPU, the CPUs
+    this process may use, and the oneDNN/OpenVINO environment variables."""
+    from ovmem.cache import read_json, write_json
+
+    key = _host_key()
+    if (cached := read_json("host", key)) is not None:
+        return cached[0], cached[1], tuple(cached[2])
+    answer = _compile_probes()
+    write_json("host", key, list(answer))
+    return answer
+
+
+def _host_key() -> dict[str, object]:
+    from ovmem._lazy import installed_version
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = sorted({line.strip() for line in f if line.startswith(("model name", "flags", "vendor_id"))})
+    except OSError:
+        import platform
+
+        cpu = [platform.processor(), platform.machine()]
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    env = {k: v for k, v in os.environ.items() if k.startswith(("ONEDNN_", "DNNL_", "OV_", "OMP_", "TBB_"))}
+    return {"openvino": installed_version(), "cpu": cpu, "cpus": os.cpu_count(), "usable": usable, "env": env}
+
+
+def _compile_probes() -> tuple[str, int, tuple[str, ...]]:
     import numpy as np
     import openvino as ov
     import openvino.opset13 as ops

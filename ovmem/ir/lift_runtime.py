@@ -38,8 +38,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import openvino as ov
-
+from ovmem._lazy import is_model
+from ovmem._lazy import openvino as ov
 from ovmem.errors import ModelError, UsageError
 from ovmem.ir.core import Graph, Node, State, Value
 from ovmem.ir.lift import CONSTANT_STORAGE, DECLARED_SHAPE, _display_name, lift, read_model, resolve_model_path
@@ -143,9 +143,9 @@ def lift_runtime(
     core = core or ov.Core()
     # One model object for both: its unnamed ops keep their generated names through lift's copy
     # and through compilation, and those names are how runtime nodes find their exported ops.
-    model = model_or_path if isinstance(model_or_path, ov.Model) else read_model(model_or_path, core)
+    model = model_or_path if is_model(model_or_path) else read_model(model_or_path, core)
     exported = lift(model, seq_len=seq_len, batch=batch, past_len=past_len, shapes=shapes, core=core)
-    if not isinstance(model_or_path, ov.Model):
+    if not is_model(model_or_path):
         exported.name = _display_name(resolve_model_path(model_or_path))
         exported.meta["source"] = str(resolve_model_path(model_or_path))
     if device not in core.available_devices:

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import attrs
-import openvino as ov
 
+from ovmem._lazy import openvino as ov
 from ovmem.errors import ModelError, UsageError
 
 __all__ = ["Specialization", "expose_states", "input_shape", "parse_shape", "parse_shapes", "specialize", "state_shape"]

@@ -6,7 +6,7 @@ import math
 
 import attrs
 
-__all__ = ["DYNAMIC", "ELEMENT_BITS", "TensorType", "element_bits"]
+__all__ = ["DYNAMIC", "ELEMENT_BITS", "KV_PRECISIONS", "TensorType", "element_bits"]
 
 DYNAMIC = -1
 """A dimension OpenVINO could not make static."""
@@ -23,6 +23,9 @@ ELEMENT_BITS: dict[str, int] = {
 Sub-byte types are packed: a u4 tensor of n elements takes ceil(n / 2) bytes, as in the ``.bin``.
 """
 
+KV_PRECISIONS = ("f32", "f16", "bf16", "u8", "i8", "u4")
+"""The element types a KV cache can be stored in (``--kv-cache-precision``, ``ovmem.passes.states``)."""
+
 
 def element_bits(name: str) -> int:
     """Bits per element of an element type name; ``ValueError`` for unknown or unsized types."""
@@ -33,7 +36,7 @@ def element_bits(name: str) -> int:
 
 
 def _dims(value: object) -> tuple[int, ...]:
-    return tuple(int(d) for d in value)  # type: ignore[union-attr]
+    return tuple(map(int, value))  # type: ignore[call-overload]
 
 
 @attrs.frozen

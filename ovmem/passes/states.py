@@ -52,13 +52,12 @@ import attrs
 from ovmem.errors import UsageError
 from ovmem.ir.core import Graph, State
 from ovmem.ir.meta import MetaKey
-from ovmem.ir.types import ELEMENT_BITS
+from ovmem.ir.types import ELEMENT_BITS, KV_PRECISIONS
 from ovmem.passes.base import Pass, PassResult
 from ovmem.passes.registry import register_pass
 
 __all__ = ["KV_PRECISIONS", "PAGED_BLOCK", "STATE_BYTES", "STATE_PRECISION", "States", "paged_state_bytes", "state_bytes"]
 
-KV_PRECISIONS = ("f32", "f16", "bf16", "u8", "i8", "u4")
 QUANTIZED = frozenset({"u8", "i8", "u4"})
 SCALE_BYTES = 4  # f32 scale and f32 zero point per group
 CHUNK_TOKENS, CHUNK_SPREAD = 128, 64  # growth=chunk: 128 + i % 64 spare tokens (the GPU plugin)

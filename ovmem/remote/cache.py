@@ -1,7 +1,6 @@
 """ovmem's cache of remote models: one folder per source, never inside a model folder.
 
-``$OVMEM_CACHE_DIR``, else ``$XDG_CACHE_HOME/ovmem``, else ``~/.cache/ovmem``; remote models live under
-``remote/<key>/`` (``key``: a hash of the source as written), each with a ``manifest.json`` (the source,
+Remote models live under ``remote/<key>/`` of :func:`ovmem.cache.cache_root` (``key``: a hash of the source as written), each with a ``manifest.json`` (the source,
 the commit or ETags it was read at, what the fetch cost) and the model folder itself: the ``.xml`` and
 JSON files whole, each ``.bin`` as a sparse file of its full size holding only the ranges the analysis
 reads (the rest are holes: they take no disk and read as zeros). An entry is built in a temporary
@@ -12,23 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import uuid
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cache_root", "clear", "entries", "entry_folder", "install", "read_manifest", "staging_folder"]
+from ovmem.cache import cache_root
+
+__all__ = ["entries", "entry_folder", "install", "read_manifest", "staging_folder"]
 
 MANIFEST = "manifest.json"
-
-
-def cache_root() -> Path:
-    """Where ovmem caches (created on first use)."""
-    if env := os.environ.get("OVMEM_CACHE_DIR"):
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "ovmem"
 
 
 def entry_folder(source_text: str) -> Path:
@@ -80,15 +72,3 @@ def entries() -> list[dict[str, Any]]:
         disk = sum(f.stat().st_blocks * 512 for f in entry.rglob("*") if f.is_file())
         found.append({**manifest, "folder": str(entry), "disk_bytes": disk})
     return found
-
-
-def clear() -> int:
-    """Remove every cached remote model (and unfinished ones); the number of entries removed."""
-    root = cache_root() / "remote"
-    if not root.is_dir():
-        return 0
-    removed = 0
-    for entry in root.iterdir():
-        shutil.rmtree(entry, ignore_errors=True)
-        removed += not entry.name.startswith(".")
-    return removed

@@ -41,8 +41,8 @@ from typing import Any
 
 import attrs
 import numpy as np
-import openvino as ov
 
+from ovmem._lazy import openvino as ov
 from ovmem.errors import UsageError
 from ovmem.ir.lift import read_model
 from ovmem.vlm.layout import Layout

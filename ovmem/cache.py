@@ -1,0 +1,77 @@
+"""ovmem's persistent cache: what a later run can reuse instead of redoing, never inside a model folder.
+
+``$OVMEM_CACHE_DIR``, else ``$XDG_CACHE_HOME/ovmem``, else ``~/.cache/ovmem``:
+
+* ``remote/``: remote models, each a sparse local copy (:mod:`ovmem.remote.cache`);
+* ``host/``: what the CPU plugin said about this machine (:func:`ovmem.target.detect_host` compiles three
+  tiny models to learn it; a later run reads the answer), keyed by everything that changes it;
+* ``graphs/``: lifted graphs as shape templates (:mod:`ovmem.ir.store`).
+
+``OVMEM_NO_CACHE=1`` (``--no-cache``) makes the host probe and the lift run afresh and write nothing;
+remote models still need their local copy (``--refresh`` fetches it again). Entries are
+written to a temporary file and renamed into place, so concurrent runs never read half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+__all__ = ["cache_root", "clear", "enabled", "read_json", "write_json"]
+
+
+def cache_root() -> Path:
+    """Where ovmem caches (created on first use)."""
+    if env := os.environ.get("OVMEM_CACHE_DIR"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "ovmem"
+
+
+def enabled() -> bool:
+    """False under ``OVMEM_NO_CACHE=1`` (``--no-cache``)."""
+    return os.environ.get("OVMEM_NO_CACHE", "") in ("", "0")
+
+
+def _file(kind: str, key: Any) -> Path:
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:24]
+    return cache_root() / kind / f"{digest}.json"
+
+
+def read_json(kind: str, key: Any) -> Any | None:
+    """The entry of ``kind`` stored under ``key`` (any JSON-able value), or ``None``."""
+    if not enabled():
+        return None
+    try:
+        entry = json.loads(_file(kind, key).read_text())
+    except (OSError, ValueError):
+        return None
+    return entry.get("value") if isinstance(entry, dict) and entry.get("key") == json.loads(json.dumps(key)) else None
+
+
+def write_json(kind: str, key: Any, value: Any) -> None:
+    """Store ``value`` under ``key``; a cache that cannot be written is skipped silently."""
+    if not enabled():
+        return
+    path = _file(kind, key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+        temporary.write_text(json.dumps({"key": key, "value": value}))
+        os.replace(temporary, path)
+    except OSError:
+        pass
+
+
+def clear() -> dict[str, int]:
+    """Remove everything ovmem cached; entries removed by kind."""
+    root, removed = cache_root(), {}
+    for kind in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else ():
+        removed[kind.name] = sum(1 for p in kind.iterdir() if not p.name.startswith("."))
+        shutil.rmtree(kind, ignore_errors=True)
+    return removed
