@@ -3,8 +3,9 @@
 Lifting reads the model, reshapes it with OpenVINO and walks every op (``import openvino`` alone is
 0.1–0.2 s). For a model file it has lifted, ovmem keeps :class:`~ovmem.ir.template.ShapeTemplate`\\ s in
 its cache (:mod:`ovmem.cache`, ``graphs/``), keyed by the ``.xml``'s path, size, modification time and
-content hash, the ``.bin``'s size and time, ovmem's and OpenVINO's versions, how it was lifted (as
-exported, or as openvino.genai prepares it) and the sizes other than the length:
+content hash, the ``.bin``'s size and time, ovmem's and OpenVINO's versions and a hash of the code that
+lifts (``ovmem/ir/``, ``ovmem/genai.py``), how it was lifted (as exported, or as openvino.genai prepares
+it) and the sizes other than the length:
 
 * every length lifted is kept as a template of that one graph (a repeat at that length needs no
   OpenVINO);
@@ -23,6 +24,7 @@ entry is lifted again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -141,6 +143,18 @@ class FolderShelf(Shelf):
         return [p.stem for p in sorted(files, key=lambda p: p.stat().st_mtime_ns)]
 
 
+@functools.cache
+def _code_digest() -> str:
+    """A hash of the code that makes a lifted graph: a change to it (in a checkout, between releases of
+    one version number) makes older entries unreachable."""
+    import ovmem.genai
+    import ovmem.ir
+
+    here = Path(ovmem.ir.__file__).parent
+    files = [*sorted(here.glob("*.py")), Path(ovmem.genai.__file__)]
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
+
+
 def _key(xml: Path, kind: str, sizes: dict[str, Any]) -> str:
     from ovmem import __version__
     from ovmem._lazy import installed_version
@@ -151,7 +165,7 @@ def _key(xml: Path, kind: str, sizes: dict[str, Any]) -> str:
         files[str(path.resolve())] = [stat.st_size, stat.st_mtime_ns]
     content = hashlib.sha256(xml.read_bytes()).hexdigest()
     others = {k: v for k, v in sizes.items() if k != "seq_len"}
-    key = [FORMAT, __version__, installed_version(), files, content, kind, others]
+    key = [FORMAT, __version__, _code_digest(), installed_version(), files, content, kind, others]
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
