@@ -20,7 +20,8 @@ class _Lazy:
         self._name = name
 
     def __getattr__(self, attr: str) -> Any:
-        return getattr(importlib.import_module(self._name), attr)
+        module = sys.modules.get(self._name) or importlib.import_module(self._name)
+        return getattr(module, attr)
 
     def __repr__(self) -> str:
         return f"<{self._name}, imported when first used>"
