@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
 __all__ = ["Registry"]
@@ -43,11 +42,15 @@ class Registry(Generic[T]):
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
+        from importlib.metadata import entry_points  # ~10 ms: only when a name is not built in, or to list
+
         for ep in entry_points(group=self.group):
             try:
                 cls = ep.load()
                 if not (isinstance(cls, type) and issubclass(cls, self.base)):
                     raise TypeError(f"{ep.value} is not a {self.base.__name__} subclass")
+                if getattr(cls, "name", "") in self._classes and self._classes[cls.name] is not cls:
+                    raise ValueError(f"{cls.name!r} is taken (a plugin cannot replace a registered {self.kind})")
                 self.register(cls)
             except Exception as exc:  # a broken plugin must not break the tool
                 logger.warning("%s plugin %r could not be loaded: %s", self.kind, ep.name, exc)
@@ -58,7 +61,10 @@ class Registry(Generic[T]):
         return dict(sorted(self._classes.items()))
 
     def get(self, name: str) -> T:
-        """The class registered as ``name``; ``KeyError`` naming the known ones otherwise."""
+        """The class registered as ``name``; ``KeyError`` naming the known ones otherwise. Plugins are
+        looked for only when ``name`` is not registered (they cannot replace a registered name)."""
+        if name in self._classes:
+            return self._classes[name]
         classes = self.classes()
         if name not in classes:
             raise KeyError(f"unknown {self.kind} {name!r}; available: {', '.join(classes)}")

@@ -250,3 +250,37 @@ def test_unknown_allocator_names_the_available_ones() -> None:
 def test_alignment_must_be_positive(alignment: int) -> None:
     with pytest.raises(ValueError, match="alignment must be >= 1"):
         get_allocator("naive", alignment=alignment)
+
+
+def test_plugins_are_found_by_name_and_cannot_replace_a_registered_one(monkeypatch, caplog) -> None:
+    """Entry points (group ``ovmem.allocators``) are read only for a name not registered, or to list."""
+    import importlib.metadata
+
+    from ovmem.alloc.base import ALLOCATORS
+    from ovmem.alloc.naive import NaiveAllocator
+
+    class Plugin(NaiveAllocator):
+        name = "my-plugin"
+
+    class Impostor(NaiveAllocator):
+        name = "naive"
+
+    class _EntryPoint:
+        def __init__(self, cls: type) -> None:
+            self.cls, self.name, self.value = cls, cls.name, f"tests:{cls.__name__}"
+
+        def load(self) -> type:
+            return self.cls
+
+    reads = []
+
+    def entry_points(group: str):
+        reads.append(group)
+        return [_EntryPoint(Plugin), _EntryPoint(Impostor)]
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    with ALLOCATORS.scratch():
+        assert get_allocator("naive").__class__ is NaiveAllocator and reads == []  # built in: no plugin scan
+        assert get_allocator("my-plugin").__class__ is Plugin and reads == ["ovmem.allocators"]
+        assert ALLOCATORS.get("naive") is NaiveAllocator  # the impostor was refused, with a warning
+        assert "cannot replace" in caplog.text

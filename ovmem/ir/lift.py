@@ -25,6 +25,7 @@ from ovmem.ir.core import Graph, State, Value
 from ovmem.ir.meta import MetaKey
 from ovmem.ir.specialize import STATE_READ_PREFIX, STATE_WRITE_PREFIX, Specialization, specialize
 from ovmem.ir.types import DYNAMIC, TensorType
+from ovmem.remote.source import is_remote
 
 __all__ = [
     "CONSTANT_STORAGE", "DECLARED_CONSTANT_INPUTS", "DECLARED_SHAPE", "SMALL_CONSTANT_ELEMENTS", "lift", "read_model",
@@ -68,9 +69,9 @@ def resolve_model_path(path: str | os.PathLike[str]) -> Path:
     first (:func:`ovmem.remote.fetch_model`). Raises :class:`UsageError` when there is nothing (or too
     much) to choose.
     """
-    from ovmem.remote import fetch_model, is_remote  # here: ovmem.remote reads ovmem.ir
-
     if is_remote(path):
+        from ovmem.remote import fetch_model  # here: fetching reads ovmem.ir
+
         return resolve_model_path(fetch_model(path).path)
     p = Path(path)
     if not p.exists():

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import attrs
 
 from ovmem.errors import UsageError
+from ovmem.remote.source import is_remote
 
 __all__ = ["Layout", "Part", "detect_layout"]
 
@@ -100,9 +101,9 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def detect_layout(path: str | os.PathLike[str]) -> Layout:
     """The layout of an export folder (or of the one IR ``path`` names); a remote one is fetched first."""
-    from ovmem.remote import fetch_model, is_remote  # here: ovmem.remote reads ovmem.ir
-
     if is_remote(path):
+        from ovmem.remote import fetch_model  # here: fetching reads ovmem.ir
+
         path = fetch_model(path).path
     p = Path(path)
     if not p.exists():
