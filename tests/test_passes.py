@@ -207,6 +207,7 @@ def test_plugin_passes_register_through_entry_points(tmp_path, monkeypatch):
         assert "mark-plugin" in available_passes()
         graph = parse_pipeline("fold-weights,mark-plugin")(lift(mlp(), seq_len=1)).graph
         assert graph.meta["ovmem.plugin"] is True
+    monkeypatch.undo()  # the package is no longer installed: neither registered nor found again
     assert "mark-plugin" not in available_passes()
 
 
