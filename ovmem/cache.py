@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cache_root", "clear", "enabled", "read_json", "write_json"]
+__all__ = ["cache_root", "clear", "enabled", "read_json", "usage", "write_json"]
 
 
 def cache_root() -> Path:
@@ -66,6 +66,16 @@ def write_json(kind: str, key: Any, value: Any) -> None:
         os.replace(temporary, path)
     except OSError:
         pass
+
+
+def usage() -> dict[str, dict[str, int]]:
+    """Each kind's entries and the bytes they really take on disk (sparse files count their blocks)."""
+    root, found = cache_root(), {}
+    for kind in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else ():
+        entries = [p for p in kind.iterdir() if not p.name.startswith(".")]
+        disk = sum(f.stat().st_blocks * 512 for f in kind.rglob("*") if f.is_file())
+        found[kind.name] = {"entries": len(entries), "disk_bytes": disk}
+    return found
 
 
 def clear() -> dict[str, int]:

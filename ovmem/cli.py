@@ -595,7 +595,7 @@ def _run_validate(args: argparse.Namespace) -> int:
 
 
 def _run_cache(args: argparse.Namespace) -> int:
-    from ovmem.cache import cache_root, clear
+    from ovmem.cache import cache_root, clear, usage
     from ovmem.remote.cache import entries as remote_entries
     from ovmem.units import format_bytes
 
@@ -604,11 +604,13 @@ def _run_cache(args: argparse.Namespace) -> int:
         what = ", ".join(f"{n} {kind}" for kind, n in removed.items()) or "nothing"
         print(f"removed {what} from {cache_root()}")
         return 0
-    entries = remote_entries()
+    entries, kinds = remote_entries(), usage()
     if args.json:
-        print(json.dumps({"schema_version": _schema_version(), "cache": str(cache_root()), "remote": entries}, indent=2))
+        print(json.dumps({"schema_version": _schema_version(), "cache": str(cache_root()), "kinds": kinds,
+                          "remote": entries}, indent=2))  # fmt: skip
         return 0
-    print(f"{cache_root()}: {len(entries)} remote models")
+    print(f"{cache_root()}: " + (", ".join(f"{kind} {u['entries']} ({format_bytes(u['disk_bytes'])})"
+                                          for kind, u in kinds.items()) or "empty"))  # fmt: skip
     for e in entries:
         revision = f" @ {e['revision'][:12]}" if e.get("revision") else ""
         print(f"  {e['source']}{revision}: {format_bytes(e['disk_bytes'])} on disk, fetched {e['created'][:19]}Z "

@@ -392,6 +392,9 @@ DEFS: dict[str, Schema] = {
     "cache": _object("`ovmem cache list --json`", {
         "schema_version": _VERSION,
         "cache": (_STR, "ovmem's cache folder ($OVMEM_CACHE_DIR, else $XDG_CACHE_HOME/ovmem or ~/.cache/ovmem)"),
+        "kinds": (_map(_object("one kind of entry", {
+            "entries": (_INT, "how many"), "disk_bytes": (_BYTES, "blocks they take on disk"),
+        })), "by kind: graphs (lifted models), host (the CPU plugin's answers), remote (remote models)"),
         "remote": (_array({"type": "object"}), "each cached remote model: its manifest (source, revision, files, "
                    "fetched, created), folder and disk_bytes (blocks used: the .bin files are sparse)"),
     }),
