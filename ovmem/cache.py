@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cache_root", "clear", "enabled", "read_json", "usage", "write_json"]
+__all__ = ["atomic_write", "cache_root", "clear", "disk_bytes", "enabled", "read_json", "usage", "write_json"]
 
 
 def cache_root() -> Path:
@@ -58,30 +58,43 @@ def write_json(kind: str, key: Any, value: Any) -> None:
     """Store ``value`` under ``key``; a cache that cannot be written is skipped silently."""
     if not enabled():
         return
-    path = _file(kind, key)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-        temporary.write_text(json.dumps({"key": key, "value": value}))
-        os.replace(temporary, path)
+        atomic_write(_file(kind, key), json.dumps({"key": key, "value": value}).encode())
     except OSError:
         pass
 
 
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary name beside ``path`` and rename it there: readers see all or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def disk_bytes(folder: Path) -> int:
+    """The bytes the files below ``folder`` really take on disk (a sparse file counts its blocks)."""
+    return sum(f.stat().st_blocks * 512 for f in folder.rglob("*") if f.is_file())
+
+
+def _kinds() -> list[Path]:
+    root = cache_root()
+    return sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+
+def _entries(kind: Path) -> int:
+    return sum(1 for p in kind.iterdir() if not p.name.startswith("."))
+
+
 def usage() -> dict[str, dict[str, int]]:
-    """Each kind's entries and the bytes they really take on disk (sparse files count their blocks)."""
-    root, found = cache_root(), {}
-    for kind in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else ():
-        entries = [p for p in kind.iterdir() if not p.name.startswith(".")]
-        disk = sum(f.stat().st_blocks * 512 for f in kind.rglob("*") if f.is_file())
-        found[kind.name] = {"entries": len(entries), "disk_bytes": disk}
-    return found
+    """Each kind's entries and the bytes they really take on disk."""
+    return {kind.name: {"entries": _entries(kind), "disk_bytes": disk_bytes(kind)} for kind in _kinds()}
 
 
 def clear() -> dict[str, int]:
     """Remove everything ovmem cached; entries removed by kind."""
-    root, removed = cache_root(), {}
-    for kind in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else ():
-        removed[kind.name] = sum(1 for p in kind.iterdir() if not p.name.startswith("."))
+    removed = {}
+    for kind in _kinds():
+        removed[kind.name] = _entries(kind)
         shutil.rmtree(kind, ignore_errors=True)
     return removed

@@ -30,7 +30,6 @@ import json
 import logging
 import os
 import pickle
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -129,11 +128,7 @@ class FolderShelf(Shelf):
             return None
 
     def save(self, name: str, entry: Any) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        temporary = self.folder / f".{name}.{uuid.uuid4().hex[:8]}"
-        with open(temporary, "wb") as f:
-            pickle.dump(entry, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, self.folder / f"{name}.pkl")
+        cache.atomic_write(self.folder / f"{name}.pkl", pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
 
     def drop(self, name: str) -> None:
         (self.folder / f"{name}.pkl").unlink(missing_ok=True)

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ovmem.cache import cache_root
+from ovmem.cache import cache_root, disk_bytes
 
 __all__ = ["entries", "entry_folder", "install", "read_manifest", "staging_folder"]
 
@@ -69,6 +69,5 @@ def entries() -> list[dict[str, Any]]:
     for entry in sorted(root.iterdir()) if root.is_dir() else ():
         if entry.name.startswith(".") or (manifest := read_manifest(entry)) is None:
             continue
-        disk = sum(f.stat().st_blocks * 512 for f in entry.rglob("*") if f.is_file())
-        found.append({**manifest, "folder": str(entry), "disk_bytes": disk})
+        found.append({**manifest, "folder": str(entry), "disk_bytes": disk_bytes(entry)})
     return found
