@@ -297,7 +297,7 @@ def _build_parser() -> argparse.ArgumentParser:
             c.set_defaults(prompt_tokens=_Unset(0))
 
     _add_sweep_parsers(sub)
-    cache = sub.add_parser("cache", help="remote models ovmem keeps (list them, or clear them)")
+    cache = sub.add_parser("cache", help="what ovmem keeps between runs: lifted graphs, the host probe, remote models")
     cache.add_argument("action", choices=("list", "clear"))
     cache.add_argument("--json", action="store_true", help="list: print one JSON object")
     listing = sub.add_parser("list", help="list the available passes and allocators")
@@ -507,7 +507,6 @@ def _run_compare(args: argparse.Namespace) -> int:
 
 
 def _run_measure(args: argparse.Namespace) -> int:
-
     from ovmem.ir.specialize import parse_shapes
     from ovmem.measure import format_measurement, measure, parse_properties
 
@@ -926,15 +925,17 @@ def _fetch_remote(args: argparse.Namespace):  # -> RemoteModel | None
 @contextlib.contextmanager
 def _no_cache(on: bool):
     """``--no-cache``: ``OVMEM_NO_CACHE=1`` (:mod:`ovmem.cache`) while the command runs."""
+    if not on:
+        yield
+        return
     previous = os.environ.get("OVMEM_NO_CACHE")
-    if on:
-        os.environ["OVMEM_NO_CACHE"] = "1"
+    os.environ["OVMEM_NO_CACHE"] = "1"
     try:
         yield
     finally:
-        if on and previous is None:
+        if previous is None:
             del os.environ["OVMEM_NO_CACHE"]
-        elif on:
+        else:
             os.environ["OVMEM_NO_CACHE"] = previous
 
 

@@ -22,7 +22,7 @@ import attrs
 
 from ovmem.errors import RemoteError, UsageError
 from ovmem.remote import cache
-from ovmem.remote.http import Http, Traffic
+from ovmem.remote.http import Http, NotFound, Traffic
 from ovmem.remote.hub import Listing, list_hub
 from ovmem.remote.reads import IrFile, coalesce, parse_ir
 from ovmem.remote.source import RemoteSource, parse_source
@@ -89,8 +89,6 @@ def fetch_model(
     manifest = None if refresh else cache.read_manifest(entry)
     if manifest is not None and (manifest.get("complete") or not full_download):
         return _remote_model(entry, manifest, Traffic(), cached=True)
-    if timeout <= 0:
-        raise UsageError(f"--timeout must be positive (got {timeout:g})")
     listing, http = _list(parsed, timeout)
 
     def fill(folder: Path) -> dict[str, int]:
@@ -161,12 +159,15 @@ def _folder_name(parsed: RemoteSource) -> str:
 
 
 def _list(parsed: RemoteSource, timeout: float) -> tuple[Listing, Http]:
+    http = Http(timeout)  # checks the timeout before any request
     if parsed.is_hub:
         listing = list_hub(parsed, timeout)
-        return listing, Http(timeout, listing.headers, listing.login_hint)
+        http.headers.update(listing.headers)
+        http.login_hint = listing.login_hint
+        return listing, http
     from ovmem.genai import TOKENIZER_FILES
 
-    http, files = Http(timeout), {}
+    files: dict[str, int] = {}
     if parsed.file:
         if not _probe(http, parsed, parsed.file, files):
             raise RemoteError(f"{parsed.text}: not found (HTTP 404)")
@@ -189,9 +190,7 @@ def _probe(http: Http, parsed: RemoteSource, name: str, files: dict[str, int]) -
     """Whether the folder has ``name`` (a 404 is an answer, not an error); if so, its size goes in ``files``."""
     try:
         files[name] = http.size(parsed.folder_url + name)[0]
-    except RemoteError as exc:
-        if "(HTTP 404)" not in str(exc):
-            raise
+    except NotFound:
         return False
     return True
 

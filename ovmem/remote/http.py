@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ovmem.errors import RemoteError
+from ovmem.errors import RemoteError, UsageError
 
-__all__ = ["Http", "Traffic"]
+__all__ = ["Http", "NotFound", "Traffic"]
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _CHUNK = 1 << 20
@@ -43,6 +43,10 @@ class Traffic:
                 "seconds": round(self.seconds, 3)}  # fmt: skip
 
 
+class NotFound(RemoteError):
+    """HTTP 404: for a folder without a listing, an answer (the file is not there), not always an error."""
+
+
 class _NoCredentialsAcrossHosts(urllib.request.HTTPRedirectHandler):
     """Follow redirects (the Hub sends large files to its CDN) without carrying the token to another host."""
 
@@ -56,10 +60,14 @@ class _NoCredentialsAcrossHosts(urllib.request.HTTPRedirectHandler):
 class Http:
     """Requests with a timeout, the caller's headers (a token for its own host) and counted traffic."""
 
-    def __init__(self, timeout: float, headers: dict[str, str] | None = None, login_hint: str = "") -> None:
+    def __init__(self, timeout: float) -> None:
+        if timeout <= 0:
+            raise UsageError(f"--timeout must be positive (got {timeout:g})")
         self.timeout = timeout
-        self.headers = dict(headers or {})
-        self.login_hint = login_hint
+        self.headers: dict[str, str] = {}
+        """Sent with every request (the Hub's: :mod:`ovmem.remote.hub`); the token never to another host."""
+        self.login_hint = ""
+        """Appended to an access-denied error: how to log in."""
         self.traffic = Traffic()
         self.etags: dict[str, str] = {}
         """A large file's ETag when it was listed, by URL: every range read of it must carry the same."""
@@ -116,7 +124,7 @@ class Http:
             response = self._opener.open(request, timeout=self.timeout)
         except urllib.error.HTTPError as exc:
             exc.close()
-            raise RemoteError(self._status_error(url, exc.code, exc.reason)) from None
+            raise (NotFound if exc.code == 404 else RemoteError)(self._status_error(url, exc.code, exc.reason)) from None
         except (urllib.error.URLError, OSError, HTTPException) as exc:
             raise RemoteError(self._network_error(url, exc)) from None
         finally:
