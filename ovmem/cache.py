@@ -5,9 +5,10 @@
 * ``remote/``: remote models, each a sparse local copy (:mod:`ovmem.remote.cache`);
 * ``host/``: what the CPU plugin said about this machine (:func:`ovmem.target.detect_host` compiles three
   tiny models to learn it; a later run reads the answer), keyed by everything that changes it;
-* ``graphs/``: lifted graphs as shape templates (:mod:`ovmem.ir.store`).
+* ``graphs/``: lifted graphs as shape templates (:mod:`ovmem.ir.store`);
+* ``answers/``: what a command printed, for the same command on unchanged files (:mod:`ovmem.replay`).
 
-``OVMEM_NO_CACHE=1`` (``--no-cache``) makes the host probe and the lift run afresh and write nothing;
+``OVMEM_NO_CACHE=1`` (``--no-cache``) makes the host probe, the lift and the answer run afresh and write nothing;
 remote models still need their local copy (``--refresh`` fetches it again). Entries are
 written to a temporary file and renamed into place, so concurrent runs never read half of one.
 """

@@ -136,7 +136,7 @@ def _add_remote_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights-from", default=None, metavar="URL",
                    help="a local .xml without its .bin: read the constants the analysis needs from this URL of the .bin")
     p.add_argument("--no-cache", action="store_true",
-                   help="lift the model afresh and probe the host again, reading and writing nothing in ovmem's cache")
+                   help="analyse afresh (lift the model, probe the host), reading and writing nothing in ovmem's cache")
 
 
 def _add_device_options(p: argparse.ArgumentParser) -> None:
@@ -297,7 +297,7 @@ def _build_parser() -> argparse.ArgumentParser:
             c.set_defaults(prompt_tokens=_Unset(0))
 
     _add_sweep_parsers(sub)
-    cache = sub.add_parser("cache", help="what ovmem keeps between runs: lifted graphs, the host probe, remote models")
+    cache = sub.add_parser("cache", help="what ovmem keeps between runs: lifted graphs, answers, the host probe, remote models")
     cache.add_argument("action", choices=("list", "clear"))
     cache.add_argument("--json", action="store_true", help="list: print one JSON object")
     listing = sub.add_parser("list", help="list the available passes and allocators")
@@ -951,8 +951,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _build_parser().parse_args(argv)
         with _no_cache(getattr(args, "no_cache", False)):
-            args.remote = _fetch_remote(args)
-            code = _COMMANDS[args.command](args)
+            from ovmem import replay
+
+            key = replay.key_for(argv, args)
+            if key is not None and replay.replay(key):
+                return 0
+            with replay.recording(key):
+                args.remote = _fetch_remote(args)
+                code = _COMMANDS[args.command](args)
         if args.remote is not None and not getattr(args, "json", False):
             print(args.remote.summary())
         return code

@@ -46,8 +46,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ovmem._lazy import is_model
 from ovmem._lazy import openvino as ov
 from ovmem._lazy import opset13 as ops
@@ -116,7 +114,7 @@ def gather_sampled_tokens(model: ov.Model) -> None:
     matmul = _lm_head(model)
     indices = ops.parameter([-1], ov.Type.i64, name=SAMPLED_TOKENS)
     indices.output(0).set_names({SAMPLED_TOKENS})
-    rows = ops.gather(matmul.input_value(0), indices, np.array(0, np.int64))
+    rows = ops.gather(matmul.input_value(0), indices, ops.constant(0, ov.Type.i64))
     rows.set_friendly_name(f"{matmul.get_friendly_name()}/genai_sampled_tokens")
     matmul.input(0).replace_source_output(rows.output(0))
     model.add_parameters([indices])

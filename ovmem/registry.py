@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 __all__ = ["Registry"]
 
@@ -21,6 +21,10 @@ T = TypeVar("T", bound=type)
 
 class Registry(Generic[T]):
     """Classes of one kind (``kind``, e.g. "pass"), each a subclass of ``base`` with a ``name``."""
+
+    plugins_loaded: ClassVar[bool] = False
+    """Whether this process registered a class from outside ovmem (a plugin, or a user's own in-process),
+    in any registry: code that :mod:`ovmem.replay`'s key does not hash, so it keeps no answer then."""
 
     def __init__(self, kind: str, base: type, group: str) -> None:
         self.kind = kind
@@ -36,6 +40,8 @@ class Registry(Generic[T]):
         if not name or name != name.lower() or " " in name:
             raise ValueError(f"{cls.__qualname__}: a {self.kind} needs a kebab-case name, got {name!r}")
         self._classes[name] = cls
+        if not cls.__module__.startswith("ovmem."):
+            Registry.plugins_loaded = True
         return cls
 
     def _load_plugins(self) -> None:

@@ -279,7 +279,7 @@ def _probe_plugin() -> tuple[str, int, tuple[str, ...]]:
     this process may use, and the oneDNN/OpenVINO environment variables."""
     from ovmem.cache import read_json, write_json
 
-    key = _host_key()
+    key = host_key()
     if (cached := read_json("host", key)) is not None:
         return cached[0], cached[1], tuple(cached[2])
     answer = _compile_probes()
@@ -287,7 +287,7 @@ def _probe_plugin() -> tuple[str, int, tuple[str, ...]]:
     return answer
 
 
-def _host_key() -> dict[str, object]:
+def host_key() -> dict[str, object]:
     from ovmem._lazy import installed_version
 
     try:

@@ -16,8 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ovmem._lazy import is_model
 from ovmem._lazy import openvino as ov
 from ovmem.errors import ModelError, UsageError
@@ -157,6 +155,8 @@ def _attributes(op: ov.Node, op_type: str) -> dict[str, Any]:
         if dims is not None and DYNAMIC not in dims and math.prod(dims) <= SMALL_CONSTANT_ELEMENTS:
             element = out.get_element_type()
             if element.bitwidth >= 8 and element.get_type_name() != "string":
+                import numpy as np  # only here: `import ovmem.ir` (the command line, a replayed answer) without numpy
+
                 attributes["value"] = np.array(op.get_data(), copy=True)
     return attributes
 
