@@ -198,9 +198,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
     dump = sub.add_parser("dump", help="print the lifted IR with its analysis results")
     _add_model_options(dump)
+    dump.add_argument("--buffers", default=None, metavar="FILE.csv",
+                      help="write the temporaries' lifetimes and sizes as a MiniMalloc CSV instead (docs/allocators.md)")
 
-    compare = sub.add_parser("compare-allocators", help="every allocator on one model's temporaries")
+    compare = sub.add_parser("compare-allocators", help="every allocator on one model's temporaries, or on a CSV of buffers")
     _add_model_options(compare)
+    compare.add_argument("--requests", default=None, metavar="FILE.csv",
+                         help="plan the buffers of a MiniMalloc CSV (id,lower,upper,size) instead of a model's")
     compare.add_argument("--alignment", type=_positive_int, default=1, help="bytes (default 1; the CPU plugin uses 32)")
     compare.add_argument("--json", action="store_true")
 
@@ -471,7 +475,20 @@ def _annotated(args: argparse.Namespace):  # -> Graph
 
 
 def _run_dump(args: argparse.Namespace) -> int:
-    sys.stdout.write(_annotated(args).dump())
+    graph = _annotated(args)
+    if args.buffers is None:
+        sys.stdout.write(graph.dump())
+        return 0
+    from ovmem.alloc.requests_csv import write_requests
+    from ovmem.report import temp_requests
+
+    requests, buffers = temp_requests(graph)
+    try:
+        write_requests(args.buffers, requests, [b.root.name for b in buffers])
+    except OSError as exc:
+        raise UsageError(f"{args.buffers}: cannot write ({exc.strerror or exc})") from None
+    print(f"ovmem: wrote {len(requests)} temporaries of {graph.name} at seq_len {args.seq_len} to {args.buffers}",
+          file=sys.stderr)  # fmt: skip
     return 0
 
 
@@ -482,26 +499,40 @@ def _run_compare(args: argparse.Namespace) -> int:
     from ovmem.report import temp_requests
     from ovmem.units import format_bytes
 
-    graph = _annotated(args)
-    requests, _ = temp_requests(graph)
+    capacity = None
+    if args.requests is not None:
+        from ovmem.alloc.requests_csv import capacity_in_name, read_requests
+
+        if _path(args) is not None:
+            raise UsageError("compare-allocators: give a model or --requests FILE.csv, not both")
+        requests, name, capacity = read_requests(args.requests), args.requests, capacity_in_name(args.requests)
+    else:
+        graph = _annotated(args)
+        requests, _ = temp_requests(graph)
+        name = DEMO_NAME if _path(args) is None else graph.name
     runs = compare_allocators(requests, alignment=args.alignment)
     bound = lower_bound(requests, args.alignment)
-    name = DEMO_NAME if _path(args) is None else graph.name
     if args.json:
         rows = [attrs.asdict(r) for r in runs]
-        _print_json({"schema_version": _schema_version(), "model": name, "seq_len": args.seq_len, "requests": len(requests),
-                     "alignment": args.alignment, "lower_bound_bytes": bound, "allocators": rows}, args)  # fmt: skip
+        where = {"requests_file": name, "capacity_bytes": capacity} if args.requests else {"model": name, "seq_len": args.seq_len}
+        _print_json({"schema_version": _schema_version(), **where, "requests": len(requests), "alignment": args.alignment,
+                     "lower_bound_bytes": bound, "allocators": rows}, args)  # fmt: skip
         return 0
-    config = _run_config(args)
-    run = f"device {config.device}" + (f" | target {config.cpu.label} | {config.precision} activations"
-                                       if get_device(config.device).targeted else "")  # fmt: skip
-    print(f"{name}: seq_len {args.seq_len}, {len(requests)} temporaries, lower bound {format_bytes(bound)} | {run}")
+    if args.requests is not None:
+        named = f", capacity {format_bytes(capacity)} (in the file name)" if capacity else ""
+        print(f"{name}: {len(requests)} buffers, lower bound {format_bytes(bound)}{named}")
+    else:
+        config = _run_config(args)
+        run = f"device {config.device}" + (f" | target {config.cpu.label} | {config.precision} activations"
+                                           if get_device(config.device).targeted else "")  # fmt: skip
+        print(f"{name}: seq_len {args.seq_len}, {len(requests)} temporaries, lower bound {format_bytes(bound)} | {run}")
     print(f"  {'allocator':<20}{'peak':>12}  {'/ bound':>8}  {'time':>10}")
     for r in runs:
         if r.peak is None:
             print(f"  {r.allocator:<20}{'-':>12}  {'-':>8}  {'-':>10}   {r.note}")
         else:
-            note = f"   {r.note}" if r.note else ""
+            over = ["over the capacity"] if capacity and r.peak > capacity else []
+            note = "".join(f"   {n}" for n in [r.note, *over] if n)
             print(f"  {r.allocator:<20}{format_bytes(r.peak):>12}  {r.ratio:>8.3f}  {r.seconds * 1e3:>8.1f} ms{note}")
     return 0
 

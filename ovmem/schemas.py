@@ -175,11 +175,13 @@ DEFS: dict[str, Schema] = {
         },
         optional=("lines", "explain"),
     ),
-    "compare": _object("`ovmem compare-allocators --json`", {
+    "compare": _object("`ovmem compare-allocators --json`: a model's temporaries, or the buffers of `--requests FILE.csv`", {
         "schema_version": _VERSION,
-        "model": (_STR, "the model"),
-        "seq_len": (_INT, "tokens"),
-        "requests": (_INT, "temporary buffers planned"),
+        "model": (_STR, "the model (not with --requests)"),
+        "seq_len": (_INT, "tokens (not with --requests)"),
+        "requests_file": (_STR, "--requests: the CSV planned"),
+        "capacity_bytes": (_nullable(_BYTES), "--requests: the capacity the file's name gives (MiniMalloc's NAME.CAPACITY.csv)"),
+        "requests": (_INT, "buffers planned"),
         "alignment": (_INT, "bytes"),
         "lower_bound_bytes": (_BYTES, "most bytes live at one step"),
         "allocators": (_array(_object("one planner's result", {
@@ -189,7 +191,7 @@ DEFS: dict[str, Schema] = {
             "seconds": (_NUM, "planning time"),
             "note": (_STR, "why it could not plan, if so"),
         })), "every planner"),
-    }),
+    }, optional=("model", "seq_len", "requests_file", "capacity_bytes")),
     "measurement": _object("`ovmem measure --json` on a model: read, compile, one inference in a fresh process", {
         "schema_version": _VERSION,
         "model": (_STR, "the model"), "path": (_STR, "the IR measured"), "device": (_STR, "OpenVINO device"),

@@ -25,6 +25,7 @@ CASES = {
     "analyze-budget-none": (["analyze", QWEN, "--budget", "1KiB"], "budget-limit"),
     "analyze-fits": (["analyze", QWEN, "--budget", "4MiB", "--seq-len", "64"], "budget-fit"),
     "compare-allocators": (["compare-allocators", QWEN, "--seq-len", "16"], "compare"),
+    "compare-requests": (["compare-allocators", "--requests", str(ROOT / "bench/data/minimalloc/A.1048576.csv")], "compare"),
     "list": (["list"], "list"),
     "llm": (["llm", QWEN, "64"], "report"),
     "llm-vlm-export": (["llm", LLAVA, "64"], "pipeline-report"),
