@@ -987,9 +987,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             key = replay.key_for(argv, args)
             if key is not None and replay.replay(key):
                 return 0
-            with replay.recording(key):
+            with replay.recording(key) as run:
                 args.remote = _fetch_remote(args)
                 code = _COMMANDS[args.command](args)
+                run.succeeded = code == 0
         if args.remote is not None and not getattr(args, "json", False):
             print(args.remote.summary())
         return code

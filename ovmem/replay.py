@@ -12,11 +12,11 @@ in ovmem's cache (:mod:`ovmem.cache`, ``answers/``), under a key of everything t
   environment: :func:`ovmem.target.host_key`), with the ``OVMEM_*`` environment.
 
 A repeat with the same key prints the kept answer without reading the model or importing numpy or
-OpenVINO. Nothing is kept for a run that failed, logged a warning (a repeat would not show it), or
-loaded a plugin pass or allocator (code outside the hash); nor for a remote model (its last line says
-what this run fetched), ``--plot`` (it writes a file), ``--budget`` (it reports its own time) or
-``--no-cache``. ``tests/test_replay.py`` checks that a replayed answer is byte for byte the fresh one
-and that each part of the key invalidates it.
+OpenVINO. Nothing is kept for a run that failed (an error, or an exit code other than 0), logged a
+warning (a repeat would not show it), or loaded a plugin pass or allocator (code outside the hash);
+nor for a remote model (its last line says what this run fetched), ``--plot`` (it writes a file),
+``--budget`` (it reports its own time) or ``--no-cache``. ``tests/test_replay.py`` checks that a
+replayed answer is byte for byte the fresh one and that each part of the key invalidates it.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any
 
 from ovmem import cache
 
-__all__ = ["REPLAYED", "key_for", "recording", "replay"]
+__all__ = ["REPLAYED", "Recording", "key_for", "recording", "replay"]
 
 REPLAYED = ("analyze", "demo", "llm", "vit", "vlm")
 """Commands whose answer is kept: each only prints, and prints nothing that depends on the clock."""
@@ -73,12 +73,19 @@ def replay(key: dict[str, Any]) -> bool:
     return True
 
 
+class Recording:
+    """What :func:`recording` yields: set ``succeeded`` when the command exits with 0."""
+
+    succeeded = False
+
+
 @contextmanager
-def recording(key: dict[str, Any] | None) -> Iterator[None]:
+def recording(key: dict[str, Any] | None) -> Iterator[Recording]:
     """Run the block with stdout copied; keep the copy under ``key`` if the block ends without an
-    exception, a logged warning or a plugin loaded."""
+    exception, having set ``succeeded``, with no warning logged and no plugin loaded."""
+    run = Recording()
     if key is None:
-        yield
+        yield run
         return
     from ovmem.registry import Registry
 
@@ -87,11 +94,11 @@ def recording(key: dict[str, Any] | None) -> Iterator[None]:
     copy, stdout = io.StringIO(), sys.stdout
     sys.stdout = _Tee(stdout, copy)
     try:
-        yield
+        yield run
     finally:
         sys.stdout = stdout
         logging.getLogger().removeHandler(warned)
-    if not warned.seen and not Registry.plugins_loaded:
+    if run.succeeded and not warned.seen and not Registry.plugins_loaded:
         cache.write_json("answers", key, copy.getvalue())
 
 

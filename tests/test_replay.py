@@ -132,3 +132,11 @@ def test_a_replay_imports_neither_numpy_nor_openvino(model):
     runs = [subprocess.run([sys.executable, "-c", script], check=False, env=env, capture_output=True, text=True) for _ in range(2)]
     assert [r.stderr.split()[-3:] for r in runs] == [["0", "True", "True"], ["0", "False", "False"]]
     assert runs[0].stdout == runs[1].stdout
+
+
+def test_a_run_that_exits_non_zero_is_not_kept(model, monkeypatch, capsys):
+    import ovmem.cli as cli
+
+    monkeypatch.setitem(cli._COMMANDS, "analyze", lambda args: print("half an answer") or 1)
+    assert main(["analyze", str(model), "--seq-len", "64"]) == 1
+    assert not (Path(os.environ["OVMEM_CACHE_DIR"]) / "answers").exists()
