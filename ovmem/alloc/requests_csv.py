@@ -55,11 +55,13 @@ def read_requests(path: str | Path) -> list[BufferRequest]:
         try:
             first = int(row[lower])
             last = int(row[upper]) - 1 if upper is not None else int(row[end])
-            if alignment is not None and int(row[alignment]) > 1:
-                raise UsageError(f"{path}:{line}: per-buffer alignment is not supported (use an allocator's alignment)")
-            requests.append(BufferRequest(row[ident].strip(), int(row[size]), first, last))
+            aligned = alignment is None or int(row[alignment]) <= 1
+            request = BufferRequest(row[ident].strip(), int(row[size]), first, last)
         except (ValueError, IndexError) as exc:
             raise UsageError(f"{path}:{line}: not a buffer row ({exc})") from None
+        if not aligned:
+            raise UsageError(f"{path}:{line}: per-buffer alignment is not supported (use an allocator's alignment)")
+        requests.append(request)
     if len({r.id for r in requests}) != len(requests):
         raise UsageError(f"{path}: buffer ids are not unique")
     return requests
