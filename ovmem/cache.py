@@ -15,6 +15,7 @@ written to a temporary file and renamed into place, so concurrent runs never rea
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -23,7 +24,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write", "cache_root", "clear", "disk_bytes", "enabled", "read_json", "usage", "write_json"]
+__all__ = [
+    "atomic_write", "cache_root", "clear", "code_digest", "disk_bytes", "enabled", "file_digest", "key_digest", "read_json",
+    "usage", "write_json",
+]  # fmt: skip
 
 
 def cache_root() -> Path:
@@ -39,9 +43,36 @@ def enabled() -> bool:
     return os.environ.get("OVMEM_NO_CACHE", "") in ("", "0")
 
 
+def key_digest(key: Any) -> str:
+    """A short name for an entry's key (any JSON-able value)."""
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's content, hashed once per process while its size and modification time stay
+    (the graph store and the kept answers both key on a model's ``.xml``)."""
+    stat = path.stat()
+    return _content_digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _content_digest(path: str, size: int, mtime_ns: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def code_digest(modules: list[Path]) -> str:
+    """A hash of ovmem's modules (their paths inside the package and their text): an edit in a checkout,
+    or a release that kept its version number, makes the entries keyed on it unreachable."""
+    root = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(modules):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def _file(kind: str, key: Any) -> Path:
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:24]
-    return cache_root() / kind / f"{digest}.json"
+    return cache_root() / kind / f"{key_digest(key)}.json"
 
 
 def read_json(kind: str, key: Any) -> Any | None:

@@ -22,7 +22,6 @@ replayed answer is byte for byte the fresh one and that each part of the key inv
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import logging
 import os
@@ -143,16 +142,11 @@ def _fingerprint(folder: Path) -> dict[str, list]:
             stat = entry.stat()
             prints[entry.name] = [stat.st_size, stat.st_mtime_ns]
             if entry.name.endswith(".xml"):
-                prints[entry.name].append(hashlib.sha256(Path(entry.path).read_bytes()).hexdigest())
+                prints[entry.name].append(cache.file_digest(Path(entry.path)))
     return prints
 
 
 @functools.cache
 def _code_digest() -> str:
-    """A hash of every module of ovmem: any change to the code makes older answers unreachable."""
-    root = Path(__file__).parent
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    """Every module of ovmem: any change to the code makes older answers unreachable."""
+    return cache.code_digest(list(Path(__file__).parent.rglob("*.py")))

@@ -25,7 +25,6 @@ entry is lifted again.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -140,14 +139,11 @@ class FolderShelf(Shelf):
 
 @functools.cache
 def _code_digest() -> str:
-    """A hash of the code that makes a lifted graph: a change to it (in a checkout, between releases of
-    one version number) makes older entries unreachable."""
+    """A hash of the code that makes a lifted graph (``ovmem/ir/``, ``ovmem/genai.py``)."""
     import ovmem.genai
     import ovmem.ir
 
-    here = Path(ovmem.ir.__file__).parent
-    files = [*sorted(here.glob("*.py")), Path(ovmem.genai.__file__)]
-    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
+    return cache.code_digest([*Path(ovmem.ir.__file__).parent.glob("*.py"), Path(ovmem.genai.__file__)])
 
 
 def _key(xml: Path, kind: str, sizes: dict[str, Any]) -> str:
@@ -158,10 +154,9 @@ def _key(xml: Path, kind: str, sizes: dict[str, Any]) -> str:
     for path in (xml, xml.with_suffix(".bin")):
         stat = path.stat()
         files[str(path.resolve())] = [stat.st_size, stat.st_mtime_ns]
-    content = hashlib.sha256(xml.read_bytes()).hexdigest()
     others = {k: v for k, v in sizes.items() if k != "seq_len"}
-    key = [FORMAT, __version__, _code_digest(), installed_version(), files, content, kind, others]
-    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:24]
+    key = [FORMAT, __version__, _code_digest(), installed_version(), files, cache.file_digest(xml), kind, others]
+    return cache.key_digest(key)
 
 
 def _from_shelf(shelf: Shelf, seq_len: int) -> Graph | None:
