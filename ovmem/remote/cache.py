@@ -9,14 +9,13 @@ folder and renamed into place, so concurrent runs never see half of one.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import uuid
 from pathlib import Path
 from typing import Any
 
-from ovmem.cache import cache_root, disk_bytes
+from ovmem.cache import cache_root, disk_bytes, key_digest
 
 __all__ = ["entries", "entry_folder", "install", "read_manifest", "staging_folder"]
 
@@ -25,8 +24,7 @@ MANIFEST = "manifest.json"
 
 def entry_folder(source_text: str) -> Path:
     """The cache entry of a source (it may not exist yet)."""
-    key = hashlib.sha256(source_text.rstrip("/").encode()).hexdigest()[:20]
-    return cache_root() / "remote" / key
+    return cache_root() / "remote" / key_digest(source_text.rstrip("/"))
 
 
 def read_manifest(entry: Path) -> dict[str, Any] | None:
