@@ -5,14 +5,15 @@
     python bench/allocators.py --quick            # smaller instance counts, for a smoke run
     python bench/allocators.py --model DIR ...    # also the buffer sets of your own IRs
 
-Random instances: n = 10, 100, 1000, 10000 requests; lifetimes from random-DAG topological orders
+Random instances: n = 10, 100, 1000, 10000, 30000 requests; lifetimes from random-DAG topological orders
 (each node's output lives until its last consumer) or from uniform intervals; sizes log-uniform
 (64 B .. 64 MiB) or "transformer-like" (a few distinct activation sizes). Real sets: the temporaries
 of the committed optimum-intel fixtures and of the built-in Llama-style decoder at a real width
 (Qwen2-0.5B's), after the default passes, at seq 1024 and 4096. Every plan is validated.
 
 Prints, per group and allocator: mean / p95 / max of peak ÷ lower bound and the median planning time
-over ``--repeat`` runs of each instance; then checks the targets of issue #3 and prints PASS/MISS.
+over ``--repeat`` runs of each instance; then checks the targets of issues #3 and #18 and prints
+PASS/MISS. MiniMalloc's challenging set (bench/data/minimalloc) is the group ``minimalloc``.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def real_instances(models: list[str], seq_lens: list[int]) -> dict[str, list[Req
     qwen_width = LlamaConfig(vocab_size=151936, hidden_size=896, intermediate_size=4864, num_layers=24,
                              num_heads=14, num_kv_heads=2, head_dim=64, tie_word_embeddings=True)  # fmt: skip
     sources.append(("demo decoder at Qwen2-0.5B width", build_llama(qwen_width)))
-    sources += [(Path(m).name, Path(m)) for m in models]
+    sources += [("/".join(Path(m).parts[-2:]) if Path(m).is_file() else Path(m).name, Path(m)) for m in models]
     groups = {}
     for name, source in sources:
         for seq in seq_lens:
@@ -131,27 +132,43 @@ def _omnimalloc_plan(name: str, requests: Requests, alignment: int) -> Plan:
     return Plan(f"omnimalloc:{name}", tuple(requests), offsets, max((a.offset + a.size for a in placed), default=0), alignment)
 
 
-def _planner(name: str, alignment: int):
+def _planner(name: str, alignment: int, exact_seconds: float):
     if name.startswith("omnimalloc:"):
         return lambda requests: _omnimalloc_plan(name.split(":", 1)[1], requests, alignment)
+    if name == "exact":  # its plan, and when it was found (the rest of the time goes to a proof)
+        solver = get_allocator(name, alignment=alignment, time_limit=exact_seconds)
+
+        def plan_and_when(requests: Requests) -> tuple[Plan, float]:
+            result = solver.solve(requests)
+            return result.plan, result.found_after
+
+        return plan_and_when
     return get_allocator(name, alignment=alignment).allocate
 
 
-def run_group(instances: list[Requests], names: list[str], repeat: int, alignment: int) -> dict[str, dict]:
+ONCE = ("exact", "omnimalloc:")
+"""Planners timed on one run: they search for seconds (exact until proved or its limit)."""
+
+
+def run_group(instances: list[Requests], names: list[str], repeat: int, alignment: int, exact_seconds: float) -> dict[str, dict]:
     ratios: dict[str, list[float]] = defaultdict(list)
     times: dict[str, list[float]] = defaultdict(list)
     peaks: dict[str, list[int]] = defaultdict(list)
+    found_after: dict[str, list[float]] = defaultdict(list)
     for requests in instances:
         bound = lower_bound(requests, alignment)
         for name in names:
-            plan_of = _planner(name, alignment)
+            plan_of = _planner(name, alignment, exact_seconds)
             samples = []
             try:
-                for _ in range(1 if name.startswith("omnimalloc:") else repeat):
+                for _ in range(1 if name.startswith(ONCE) else repeat):
                     began = time.perf_counter()
                     plan = plan_of(requests)
                     samples.append(time.perf_counter() - began)
-            except ValueError:  # declined (too many buffers for an exact solver)
+                    if isinstance(plan, tuple):
+                        plan, found = plan
+                        found_after[name].append(found)
+            except ValueError:  # declined
                 continue
             plan.validate()
             ratios[name].append(plan.peak / bound if bound else 1.0)
@@ -166,6 +183,7 @@ def run_group(instances: list[Requests], names: list[str], repeat: int, alignmen
             "time": statistics.median(times[name]),
             "max_time": max(times[name]),
             "peaks": peaks[name],
+            "found_after": max(found_after[name], default=None),
         }
         for name, r in ratios.items()
     }
@@ -178,31 +196,32 @@ def main() -> int:
     parser.add_argument("--alignment", type=int, default=32, help="bytes (default 32, as the CPU plugin)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per instance (median)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--exact-seconds", type=float, default=10.0, help="exact's time limit (default 10, issue #18's)")
     parser.add_argument("--groups", nargs="+", default=None, metavar="WORD",
-                        help="only the groups whose name has one of these words (random, real, minimalloc)")
+                        help="only the groups whose name has one of these words (random, n=1000, real, minimalloc)")
     parser.add_argument("--omnimalloc", default=",".join(OMNIMALLOC),
                         help="omnimalloc's allocators to run beside ovmem's when it is installed ('' for none)")
     args = parser.parse_args()
 
-    counts = {10: 50, 100: 20, 1000: 5, 10000: 1} if not args.quick else {10: 10, 100: 4, 1000: 1}
+    counts = {10: 50, 100: 20, 1000: 5, 10000: 1, 30000: 1} if not args.quick else {10: 10, 100: 4, 1000: 1}
     names = [n for n in available_allocators() if n != "naive"] + ["naive"]
     if args.omnimalloc and importlib.util.find_spec("omnimalloc"):
         names += [f"omnimalloc:{n}" for n in args.omnimalloc.split(",")]
     wanted = lambda group: args.groups is None or any(word in group for word in args.groups)  # noqa: E731
     groups: dict[str, list[Requests]] = {}
-    if wanted("random"):
-        for n, count in counts.items():
-            groups.update(random_instances(n, count, args.seed))
+    for n, count in counts.items():
+        if wanted(f"random n={n}"):
+            groups.update({g: i for g, i in random_instances(n, count, args.seed).items() if wanted(g)})
     if wanted("real"):
         groups.update(real_instances(args.model, [1024] if args.quick else [1024, 4096]))
     groups.update({g: i for g, i in minimalloc_instances().items() if wanted(g)})
 
     results = {}
     print(f"alignment {args.alignment} B (1 for MiniMalloc's set); ratio = peak / lower bound; time = median "
-          "planning time (omnimalloc's: one run)\n")  # fmt: skip
+          f"planning time (exact's and omnimalloc's: one run; exact's limit {args.exact_seconds:g} s)\n")  # fmt: skip
     for group, instances in groups.items():
         alignment = 1 if group.startswith("minimalloc") else args.alignment
-        stats = run_group(instances, names, args.repeat, alignment)
+        stats = run_group(instances, names, args.repeat, alignment, args.exact_seconds)
         results[group] = stats
         n = len(instances[0])
         print(f"## {group}  ({len(instances)} instance{'s' * (len(instances) > 1)}, {n} requests)")
@@ -213,7 +232,7 @@ def main() -> int:
                   f"{_seconds(s['time'])} | {_seconds(s['max_time'])} |")  # fmt: skip
         print()
     _minimalloc_summary(results)
-    return _check_targets(results)
+    return _check_targets(results, args.exact_seconds)
 
 
 def _seconds(t: float) -> str:
@@ -242,7 +261,7 @@ def _minimalloc_summary(results: dict[str, dict[str, dict]]) -> None:
     print()
 
 
-def _check_targets(results: dict[str, dict[str, dict]]) -> int:
+def _check_targets(results: dict[str, dict[str, dict]], exact_seconds: float) -> int:
     """The targets of issue #3, each printed PASS or MISS with the measured number."""
     real = {g: s for g, s in results.items() if g.startswith("real")}
     rand = {g: s for g, s in results.items() if g.startswith("random")}
@@ -267,7 +286,36 @@ def _check_targets(results: dict[str, dict[str, dict]]) -> int:
     if big:
         ok &= max(big) < 1.0
         print(f"- {'PASS' if max(big) < 1.0 else 'MISS'} best-fit plans 10,000 requests in < 1 s: {max(big):.2f} s")
-    return 0 if ok else 1
+    return 0 if ok and _check_exact_targets(results, exact_seconds) else 1
+
+
+def _check_exact_targets(results: dict[str, dict[str, dict]], exact_seconds: float) -> bool:
+    """Issue #18's targets for ``exact``, each printed PASS or MISS with the measured number."""
+    checks = []
+    mini = {g.split()[1]: s["exact"] for g, s in results.items() if g.startswith("minimalloc") and "exact" in s}
+    if mini:
+        over = [name for name, s in mini.items() if s["peaks"][0] > 2**20]
+        found = max(s["found_after"] for s in mini.values())
+        checks.append((f"MiniMalloc's set within 2^20 (instances over: {over or 'none'})", not over))
+        checks.append((f"MiniMalloc's set: each plan found in <= 10 s: slowest {found:.2f} s", found <= 10))
+    real = [s["exact"]["min_efficiency"] for g, s in results.items() if g.startswith("real") and "exact" in s]
+    if real:
+        checks.append((f"real sets >= 99.5 % of the lower bound: worst {min(real):.2%}", min(real) >= 0.995))
+    limit_kept = max((s["exact"]["max_time"] - exact_seconds for s in results.values() if "exact" in s), default=None)
+    if limit_kept is not None:  # the clock is read at least once a millisecond of search, plus best-of's start
+        checks.append((f"exact keeps its time limit: at most {limit_kept:+.2f} s past it", limit_kept <= 0.5))
+    big = [s["exact"]["max_time"] for g, s in results.items() if "n=30000" in g and "exact" in s]
+    if big:
+        checks.append((f"30,000 buffers planned in <= 10 s: {max(big):.2f} s", max(big) <= 10))
+    behind = [
+        g for g, s in results.items() if "exact" in s and any(n.startswith("omnimalloc:") for n in s)
+        and s["exact"]["mean"] > min(v["mean"] for n, v in s.items() if n.startswith("omnimalloc:")) * (1 + 1e-9)
+    ]  # fmt: skip
+    if any(n.startswith("omnimalloc:") for s in results.values() for n in s):
+        checks.append((f"exact at least as good as omnimalloc's best in every group (behind in: {behind or 'none'})", not behind))
+    for label, passed in checks:
+        print(f"- {'PASS' if passed else 'MISS'} {label}")
+    return all(passed for _, passed in checks)
 
 
 if __name__ == "__main__":

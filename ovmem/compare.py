@@ -46,7 +46,9 @@ def compare_allocators(
             else:
                 result = solve(requests)
                 plan, note = result.plan, "proved optimal" if result.proved_optimal else "not proved optimal"
-        except ValueError as exc:  # e.g. an exact solver asked for too many buffers
+                if not result.proved_optimal and result.lower_bound > bound:
+                    note += f", none below {result.lower_bound} B"
+        except ValueError as exc:  # an allocator that declines the set
             runs.append(AllocatorRun(name, None, None, time.perf_counter() - began, str(exc)))
             continue
         seconds = time.perf_counter() - began
