@@ -212,7 +212,7 @@ def test_logs_a_proof(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_too_dense_for_the_search(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     # More pairs of buffers live together than the search keeps: best-of's plan, said so, no proof.
-    import ovmem.alloc.decide as decide
+    from ovmem.alloc import decide
 
     monkeypatch.setattr(decide, "MAX_PAIRS", 5)
     requests = _requests(GAP)
@@ -225,7 +225,8 @@ def test_too_dense_for_the_search(caplog: pytest.LogCaptureFixture, monkeypatch:
 
 
 def _run_python(code: str, **env: str) -> str:
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env})
+    environment = {**os.environ, **env}
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=ROOT, env=environment)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout.strip()
 

@@ -47,10 +47,10 @@ try:
 except ImportError:  # the same functions, interpreted
     COMPILED = False
 
-    def njit(*args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201 - numba's decorator, or nothing
+    def njit(*args, **kwargs):  # numba's decorator, or nothing
         return args[0] if args and callable(args[0]) else (lambda function: function)
 
-    def objmode(**types):  # noqa: ANN003, ANN201 - numba's escape to Python, already Python here
+    def objmode(**types):  # numba's escape to Python, already Python here
         return contextlib.nullcontext()
 
 
@@ -363,7 +363,7 @@ class Problem:
                 if answer == _TIMEOUT or time.perf_counter() > deadline:
                     return Decision(UNKNOWN, None, nodes)
 
-    def _run(self, preorder, state, counters, mark, solution, capacity, deadline) -> int:  # noqa: ANN001
+    def _run(self, preorder, state, counters, mark, solution, capacity, deadline) -> int:
         """One preorder with the node budget in ``counters[0]``: each time-disjoint part in turn."""
         offset, min_off, floor = state
         total, cuts = self.total.copy(), self.cuts.copy()
