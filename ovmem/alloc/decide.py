@@ -181,19 +181,15 @@ def _search(
                 begin = lo
                 for c in range(n_cuts + 1):
                     end = cut_at[c] - 1 if c < n_cuts else hi
+                    sub = np.empty(len(part), np.int64)
                     members = 0
                     for i in range(len(part)):
                         o = part[i]
                         if offset[o] < 0 and first[o] <= end and last[o] >= begin:
+                            sub[members] = o
                             members += 1
                     if members:
-                        sub = np.empty(members, np.int64)
-                        members = 0
-                        for i in range(len(part)):
-                            o = part[i]
-                            if offset[o] < 0 and first[o] <= end and last[o] >= begin:
-                                sub[members] = o
-                                members += 1
+                        sub = sub[:members]
                         # a new problem, ordered afresh: MiniMalloc's section totals are today's
                         saved = rank[sub]
                         order = np.argsort(sub, kind="mergesort")
@@ -300,6 +296,11 @@ class Problem:
         np.add.at(crossing, self.first, 1)
         np.add.at(crossing, self.last, -1)
         self.cuts = np.cumsum(crossing)[: max(sections - 1, 0)]
+        # the time-disjoint parts, (buffers, first section, last section): where no buffer crosses
+        bounds = [0, *(np.flatnonzero(self.cuts == 0) + 1).tolist(), sections]
+        members = np.argsort(self.first, kind="stable")
+        split = np.searchsorted(self.first[members], bounds)
+        self.parts = [(members[split[p] : split[p + 1]], bounds[p], bounds[p + 1] - 1) for p in range(len(bounds) - 1)]
         self.static = np.stack([ends - starts, self.size * (ends - starts + 1)])  # MiniMalloc's W and A
         section_total = np.array([self.total[a : b + 1].max() for a, b in zip(self.first, self.last)], dtype=np.int64)
         keys = {"W": self.static[0], "A": self.static[1], "T": section_total}
@@ -343,17 +344,13 @@ class Problem:
             return Decision(FITS, (), 0)
         if self.peak_live > capacity:
             return Decision(NO_FIT, None, 0)
-        sections = len(self.total)
         counters = np.zeros(3, np.int64)  # node budget left, nodes visited, section-mark stamp
-        mark = np.zeros(sections, np.int64)
-        solution = np.full(self.n, -1, np.int64)
         nodes, limit = 0, self.n
         while True:
             limit *= 2
             for name, preorder in zip(_PREORDERS, self.preorders):
                 counters[0], counters[1] = limit, 0
-                state = [np.full(self.n, -1, np.int64), np.zeros(self.n, np.int64), np.zeros(sections, np.int64)]
-                answer = self._run(preorder, state, counters, mark, solution, capacity, deadline)
+                answer, solution = self._run(preorder, counters, capacity, deadline)
                 nodes += int(counters[1])
                 logger.debug("decide %d, %s, %d-node round: %d nodes, status %d", capacity, name, limit, counters[1], answer)
                 if answer == _FOUND:
@@ -363,20 +360,16 @@ class Problem:
                 if answer == _TIMEOUT or time.perf_counter() > deadline:
                     return Decision(UNKNOWN, None, nodes)
 
-    def _run(self, preorder, state, counters, mark, solution, capacity, deadline) -> int:
-        """One preorder with the node budget in ``counters[0]``: each time-disjoint part in turn."""
-        offset, min_off, floor = state
-        total, cuts = self.total.copy(), self.cuts.copy()
+    def _run(self, preorder, counters, capacity, deadline) -> tuple[int, np.ndarray]:
+        """One preorder with the node budget in ``counters[0]``, from a fresh state: each part in turn."""
+        n, sections = self.n, len(self.total)
+        offset, min_off, solution = np.full(n, -1, np.int64), np.zeros(n, np.int64), np.full(n, -1, np.int64)
+        floor, mark = np.zeros(sections, np.int64), np.zeros(sections, np.int64)
         rank, scheme = preorder[0].copy(), preorder[1]
-        args = (self.size, self.first, self.last, self.static, rank, scheme)
-        args += (self.ov_ptr, self.ov_idx, self.sec_ptr, self.sec_idx)
-        args += (offset, min_off, floor, total, cuts, mark, solution, counters, capacity, deadline)
-        bounds = [0, *(np.flatnonzero(self.cuts == 0) + 1).tolist(), len(self.total)]
-        members = np.argsort(self.first, kind="stable")
-        split = np.searchsorted(self.first[members], bounds)
-        for p in range(len(bounds) - 1):
-            part = members[split[p] : split[p + 1]]
-            answer = _search(part, bounds[p], bounds[p + 1] - 1, 0, -1, *args)
+        args = (self.size, self.first, self.last, self.static, rank, scheme, self.ov_ptr, self.ov_idx, self.sec_ptr)
+        args += (self.sec_idx, offset, min_off, floor, self.total.copy(), self.cuts.copy(), mark, solution)
+        for part, lo, hi in self.parts:
+            answer = _search(part, lo, hi, 0, -1, *args, counters, capacity, deadline)
             if answer != _FOUND:
-                return answer
-        return _FOUND
+                return answer, solution
+        return _FOUND, solution

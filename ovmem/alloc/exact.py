@@ -95,8 +95,9 @@ class ExactAllocator(Allocator):
         if peak > proved:
             from ovmem.alloc.decide import FITS, NO_FIT, Problem  # numba, when installed, loads here
 
+            sizes = [align_up(r.size, unit) // unit for r in busy]
             try:
-                problem = Problem([align_up(r.size, unit) // unit for r in busy], [(r.start, r.end) for r in busy])
+                problem = Problem(sizes, [(r.start, r.end) for r in busy])
             except ValueError as too_dense:
                 logger.info("exact: no search, best-of's plan as it is: %s", too_dense)
                 problem = None
@@ -106,7 +107,7 @@ class ExactAllocator(Allocator):
                 decision = problem.decide(capacity, time.perf_counter() + (left if low == peak - 1 else left / 2))
                 nodes += decision.nodes
                 if decision.answer == FITS:
-                    peak = max(o + align_up(r.size, unit) // unit for o, r in zip(decision.offsets, busy))
+                    peak = max(o + size for o, size in zip(decision.offsets, sizes))
                     offsets.update((r.id, o * unit) for r, o in zip(busy, decision.offsets))
                     found_after = time.perf_counter() - began
                 else:  # a "no" proves a higher bound; running out of time only moves the search up
