@@ -30,7 +30,6 @@ Sizes and the capacity are integers (the caller divides by the alignment); spans
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
 import threading
@@ -40,19 +39,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-try:
-    from numba import njit, objmode
-
-    COMPILED = True
-except ImportError:  # the same functions, interpreted
-    COMPILED = False
-
-    def njit(*args, **kwargs):  # numba's decorator, or nothing
-        return args[0] if args and callable(args[0]) else (lambda function: function)
-
-    def objmode(**types):  # numba's escape to Python, already Python here
-        return contextlib.nullcontext()
-
+from ovmem.alloc.compiled import COMPILED, njit, now
 
 __all__ = ["COMPILED", "FITS", "NO_FIT", "UNKNOWN", "Decision", "Problem"]
 
@@ -70,13 +57,6 @@ _PREORDERS = ("WAT", "TAW", "TWA")  # MiniMalloc's defaults (src/main.cc --heuri
 
 
 @njit(cache=True)
-def _now() -> float:
-    with objmode(now="float64"):
-        now = time.perf_counter()
-    return now
-
-
-@njit(cache=True)
 def _search(
     part, lo, hi, min_offset, min_rank,  # this (sub)problem: its buffers, its sections, the last placement
     size, first, last, static, rank, scheme, ov_ptr, ov_idx, sec_ptr, sec_idx,  # the problem (rank: restored)
@@ -88,34 +68,35 @@ def _search(
         return _ABORTED
     counters[0] -= 1
     counters[1] += 1
-    if (counters[1] & _CLOCK_EVERY == 0 or len(part) >= _CLOCK_PART) and _now() > deadline:
+    if (counters[1] & _CLOCK_EVERY == 0 or len(part) >= _CLOCK_PART) and now() > deadline:
         return _TIMEOUT
     unplaced = 0
+    lowest_top = _NONE
     for i in range(len(part)):
-        if offset[part[i]] < 0:
+        k = part[i]
+        if offset[k] < 0:
             unplaced += 1
+            lowest_top = min(lowest_top, min_off[k] + size[k])
     if unplaced == 0:
         for i in range(len(part)):
             solution[part[i]] = offset[part[i]]
         return _FOUND
+    # The candidates, sorted: canonical (not below the last placement in the preorder) and below the
+    # lowest top an unplaced buffer could have (dominance: a buffer there leaves a gap another fills).
+    # Filtered before sorting, so a node sorts the few candidates, not the whole part.
     keys = np.empty(unplaced, np.int64)
     candidates = np.empty(unplaced, np.int64)
-    lowest_top = _NONE
     j = 0
     for i in range(len(part)):
         k = part[i]
-        if offset[k] < 0:
-            keys[j] = min_off[k] * len(size) + rank[k]
+        at = min_off[k]
+        if offset[k] < 0 and at < lowest_top and (at > min_offset or (at == min_offset and rank[k] >= min_rank)):
+            keys[j] = at * len(size) + rank[k]
             candidates[j] = k
             j += 1
-            lowest_top = min(lowest_top, min_off[k] + size[k])
-    for c in np.argsort(keys):
+    for c in np.argsort(keys[:j]):
         k = candidates[c]
         at, r = min_off[k], rank[k]
-        if at >= lowest_top:
-            break  # dominance; the rest are no lower
-        if at < min_offset or (at == min_offset and r < min_rank):
-            continue  # not canonical: reached in another order
         top = at + size[k]
         offset[k] = at
         # Buffers live with k now start no lower than its top; their sections' floors may rise.
@@ -124,6 +105,9 @@ def _search(
         raised = np.empty(ov_ptr[k + 1] - ov_ptr[k], np.int64)
         was = np.empty(ov_ptr[k + 1] - ov_ptr[k], np.int64)
         n_raised = 0
+        # the sections of raised buffers, once each; within [lo, hi], as no unplaced buffer of this part crosses out
+        marked = np.empty(hi - lo + 1, np.int64)
+        n_marked = 0
         hatless = True
         for p in range(ov_ptr[k], ov_ptr[k + 1]):
             o = ov_idx[p]
@@ -135,7 +119,10 @@ def _search(
                 n_raised += 1
                 min_off[o] = top
                 for s in range(first[o], last[o] + 1):
-                    mark[s] = stamp
+                    if mark[s] != stamp:
+                        mark[s] = stamp
+                        marked[n_marked] = s
+                        n_marked += 1
         floors = np.empty(2 * (hi - lo + 1), np.int64)  # (section, floor before) pairs, in order
         floors_was = np.empty(2 * (hi - lo + 1), np.int64)
         n_floors = 0
@@ -144,14 +131,15 @@ def _search(
             n_floors += 1
             floor[s] = top
             total[s] -= size[k]
-        for s in range(lo, hi + 1):
-            if mark[s] != stamp:
-                continue
+        for m in range(n_marked):
+            s = marked[m]
             lowest = _NONE
             for p in range(sec_ptr[s], sec_ptr[s + 1]):
                 o = sec_idx[p]
                 if offset[o] < 0 and min_off[o] < lowest:
                     lowest = min_off[o]
+                    if lowest <= floor[s]:
+                        break  # the floor stays
             if lowest != _NONE and floor[s] < lowest:
                 floors[n_floors], floors_was[n_floors] = s, floor[s]
                 n_floors += 1
