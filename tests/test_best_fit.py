@@ -7,15 +7,17 @@ The generic invariants (no overlap, alignment, lower bound, naive bound) run in 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Hashable
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_allocators import ALIGNMENTS, check_plan, request_sets
 
 from ovmem.alloc import BufferRequest, align_up, get_allocator, lower_bound
-from ovmem.alloc.best_fit import ORDERS, BestFitAllocator, placement_order
+from ovmem.alloc.best_fit import ORDERS, BestFitAllocator, conflict_degrees, placement_order
 from ovmem.alloc.best_of import BestOfAllocator
 
 R = BufferRequest
@@ -91,9 +93,12 @@ ORDERED = [R("long", 2, 0, 9), R("big", 7, 4, 4), R("late", 3, 5, 6), R("early",
     ("order", "expected"),
     [
         ("size", ["big", "early", "tie", "late", "long"]),
+        ("size-start", ["big", "early", "tie", "late", "long"]),
         ("duration", ["long", "early", "tie", "late", "big"]),  # 10 steps, then the 2-step 3s, then 1
         ("area", ["long", "big", "early", "tie", "late"]),  # areas 20, 7, 6, 6, 6
         ("start", ["early", "tie", "long", "big", "late"]),  # at step 0 the larger first
+        ("conflicts", ["long", "early", "tie", "big", "late"]),  # live with 4, 2, 2, 1 (the larger), 1 other
+        ("conflict-size", ["long", "big", "early", "tie", "late"]),  # 4 x 2, 1 x 7, 2 x 3, 2 x 3, 1 x 3
     ],
 )
 def test_placement_order(order: str, expected: list[str]) -> None:
@@ -104,7 +109,23 @@ def test_placement_order(order: str, expected: list[str]) -> None:
 def test_order_is_checked() -> None:
     with pytest.raises(ValueError, match="order"):
         BestFitAllocator(order="random")  # type: ignore[arg-type]
-    assert {BestFitAllocator(order=o).order for o in ORDERS} == {"size", "duration", "area", "start"}
+    assert {BestFitAllocator(order=o).order for o in ORDERS} == {"size", "size-start", "conflict-size", "conflicts", "duration", "area", "start"}
+
+
+def test_size_start_breaks_ties_by_start_not_lifetime() -> None:
+    # equal sizes: "size" takes the longer lifetime first (XLA), "size-start" the earlier start
+    requests = (R("short-early", 4, 0, 0), R("long-late", 4, 1, 5))
+    sizes = {r.id: r.size for r in requests}
+    assert placement_order(requests, sizes, "size") == [1, 0]
+    assert placement_order(requests, sizes, "size-start") == [0, 1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(requests=request_sets())
+def test_conflict_degrees_count_the_buffers_live_at_a_common_step(requests: list[BufferRequest]) -> None:
+    starts, ends = np.array([r.start for r in requests], dtype=np.int64), np.array([r.end for r in requests], dtype=np.int64)
+    brute = [sum(a is not b and a.overlaps_in_time(b) for b in requests) for a in requests]
+    assert conflict_degrees(starts, ends).tolist() == brute
 
 
 @pytest.mark.parametrize("order", ORDERS)
@@ -208,7 +229,18 @@ def _reference_first_fit(requests: list[BufferRequest], alignment: int) -> dict[
 
 def test_best_of_candidates() -> None:
     names = [(c.name, getattr(c, "order", None), c.alignment) for c in BestOfAllocator(alignment=8).candidates()]
-    assert names == [("best-fit", o, 8) for o in ORDERS] + [("greedy-by-size", None, 8)]
+    fits = [(fit, o, 8) for fit in ("best-fit", "first-fit") for o in ORDERS]
+    assert names == [*fits, ("greedy-by-size", None, 8)]
+
+
+def test_best_of_against_a_deadline_runs_greedy_by_size_then_first_fit() -> None:
+    # With a deadline the candidates most often best run first, and greedy-by-size always runs.
+    sizes = {r.id: r.size for r in TIGHT_GAP}
+    best_of = BestOfAllocator()
+    assert [t.allocator.name for t in best_of.trials(tuple(TIGHT_GAP), sizes, time.perf_counter() - 1)] == ["greedy-by-size"]
+    trials = best_of.trials(tuple(TIGHT_GAP), sizes, time.perf_counter() + 60)
+    assert [t.allocator.name for t in trials] == ["greedy-by-size"] + ["first-fit"] * len(ORDERS) + ["best-fit"] * len(ORDERS)
+    assert min(t.peak for t in trials) == best_of.allocate(TIGHT_GAP).peak == 117
 
 
 @settings(max_examples=150, deadline=None)

@@ -211,17 +211,20 @@ def test_logs_a_proof(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_too_dense_for_the_search(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
-    # More pairs of buffers live together than the search keeps: best-of's plan, said so, no proof.
+    # More pairs of buffers live together than the decision search keeps: local-search's search on
+    # first-fit orders has the time instead; said so, no proof, never worse than best-of.
     from ovmem.alloc import decide
 
     monkeypatch.setattr(decide, "MAX_PAIRS", 5)
     requests = _requests(GAP)
     with caplog.at_level(logging.INFO, logger="ovmem.alloc.exact"):
-        result = ExactAllocator().solve(requests)
-    assert result.plan.offsets == get_allocator("best-of").allocate(requests).offsets
+        result = ExactAllocator(time_limit=0.5).solve(requests)
+    result.plan.validate()
+    assert result.plan.peak <= get_allocator("best-of").allocate(requests).peak
     assert (result.proved_optimal, result.lower_bound, result.nodes_explored) == (False, 12, 0)
     pairs = sum(a.overlaps_in_time(b) for i, a in enumerate(requests) for b in requests[i + 1 :])
-    assert f"no search, best-of's plan as it is: {pairs} pairs of buffers live together" in caplog.text
+    assert f"no decision search ({pairs} pairs of buffers live together" in caplog.text
+    assert "local-search for the time left" in caplog.text
 
 
 def _run_python(code: str, **env: str) -> str:

@@ -10,7 +10,7 @@ Public API::
 
 from __future__ import annotations
 
-from ovmem.alloc import best_fit, best_of, exact, first_fit_online, greedy_by_size, memory_pool, naive, non_overlapping_sets  # noqa: F401  (register the built-ins)
+from ovmem.alloc import best_fit, best_of, exact, first_fit, first_fit_online, greedy_by_size, local_search, memory_pool, naive, non_overlapping_sets  # noqa: F401  (register the built-ins)
 from ovmem.alloc.base import Allocator, available_allocators, get_allocator, parse_allocator, register_allocator
 from ovmem.alloc.plan import Plan, PlanError
 from ovmem.alloc.request import BufferRequest, align_up, live_profile, lower_bound

@@ -4,11 +4,15 @@ This follows the planner of TensorFlow Lite (``tensorflow/lite/arena_planner.cc`
 ``SimpleMemoryArena::Allocate`` in ``tensorflow/lite/simple_memory_arena.cc`` places each) and XLA's
 ``GlobalDecreasingSizeBestFitHeap`` (``xla/service/heap_simulator/heap_simulator.cc``):
 
-* **Order.** Buffers are placed one at a time in a fixed order. ``order="size"`` is XLA's spatial
-  order, largest first with ties to the longer lifetime; ``"duration"`` its temporal order, longest
-  lifetime first with ties to the larger size. ``"area"`` sorts by size × lifetime (largest first),
-  ``"start"`` by earliest start (ties to the larger). Remaining ties go to the earlier start, then
-  to request order, so plans are deterministic. Lifetimes count steps inclusively.
+* **Order.** Buffers are placed one at a time in a fixed order (:data:`ORDERS`). ``order="size"`` is
+  XLA's spatial order, largest first with ties to the longer lifetime; ``"size-start"`` is largest
+  first with ties to the earlier start (a stable sort by size of requests in execution order, as
+  omnimalloc's ``greedy_by_size`` does); ``"duration"`` is XLA's temporal order, longest lifetime
+  first with ties to the larger size. ``"area"`` sorts by size × lifetime (largest first),
+  ``"start"`` by earliest start (ties to the larger), ``"conflicts"`` by the number of other buffers
+  live at a common step (most first, ties to the larger), ``"conflict-size"`` by that number × size
+  (largest first; omnimalloc's ``greedy_by_conflict_size``). Remaining ties go to the earlier start,
+  then to request order, so plans are deterministic. Lifetimes count steps inclusively.
 * **Placement.** Only placed buffers that are live at a common step with the new one matter. Walking
   them in address order, the free gaps between them are found; the buffer goes into the *smallest*
   gap that holds it (ties: the lowest address), as TFLite does. When no gap holds it, it goes on
@@ -34,26 +38,45 @@ import numpy as np
 from ovmem.alloc.base import Allocator, register_allocator
 from ovmem.alloc.request import BufferRequest
 
-__all__ = ["ORDERS", "BestFitAllocator", "placement_order"]
+__all__ = ["ORDERS", "BestFitAllocator", "Placed", "conflict_degrees", "place_in_order", "placement_order"]
 
-Order = Literal["size", "duration", "area", "start"]
-ORDERS: tuple[str, ...] = ("size", "duration", "area", "start")
-"""The values of :attr:`BestFitAllocator.order`."""
+Order = Literal["size", "size-start", "conflict-size", "conflicts", "duration", "area", "start"]
+ORDERS: tuple[str, ...] = ("size", "size-start", "conflict-size", "conflicts", "duration", "area", "start")
+"""The placement orders of :class:`BestFitAllocator` and :class:`~ovmem.alloc.first_fit.FirstFitAllocator`.
 
-_KEYS: dict[str, Callable[[int, int, int], tuple[int, ...]]] = {
-    # (size, start, duration) -> sort key; the caller appends the request index as the last tie-break
-    "size": lambda size, start, span: (-size, -span, start),
-    "duration": lambda size, start, span: (-span, -size, start),
-    "area": lambda size, start, span: (-size * span, -size, start),
-    "start": lambda size, start, span: (start, -size),
+In the order ``local-search`` tries them when time is short: the orders that won most often on the
+benchmark's sets first (``docs/allocators.md``).
+"""
+
+
+_KEYS: dict[str, Callable[[int, int, int, int], tuple[int, ...]]] = {
+    # (size, start, duration, conflicts) -> sort key; the caller appends the request index as the last tie-break
+    "size": lambda size, start, span, conflicts: (-size, -span, start),
+    "size-start": lambda size, start, span, conflicts: (-size, start),
+    "duration": lambda size, start, span, conflicts: (-span, -size, start),
+    "area": lambda size, start, span, conflicts: (-size * span, -size, start),
+    "start": lambda size, start, span, conflicts: (start, -size),
+    "conflicts": lambda size, start, span, conflicts: (-conflicts, -size, start),
+    "conflict-size": lambda size, start, span, conflicts: (-conflicts * size, -size, start),
 }
 
 
 def placement_order(requests: tuple[BufferRequest, ...], sizes: dict[Hashable, int], order: str) -> list[int]:
     """Indices of ``requests`` in the order ``order`` places them (lifetimes count steps inclusively)."""
     key = _KEYS[order]
-    keys = [(*key(sizes[r.id], r.start, r.end - r.start + 1), i) for i, r in enumerate(requests)]
+    conflicts = [0] * len(requests)
+    if order.startswith("conflict"):
+        spans = np.array([(r.start, r.end) for r in requests], dtype=np.int64).reshape(-1, 2)
+        conflicts = conflict_degrees(spans[:, 0], spans[:, 1]).tolist()
+    keys = [(*key(sizes[r.id], r.start, r.end - r.start + 1, c), i) for i, (r, c) in enumerate(zip(requests, conflicts))]
     return sorted(range(len(requests)), key=keys.__getitem__)
+
+
+def conflict_degrees(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """For each inclusive span, how many of the others meet it: those started by its end, minus those ended before it."""
+    started = np.searchsorted(np.sort(start), end, side="right")
+    ended = np.searchsorted(np.sort(end), start, side="left")
+    return started - ended - 1
 
 
 def _dtype(largest: int, narrow: Any = np.int64) -> Any:
@@ -64,7 +87,7 @@ def _dtype(largest: int, narrow: Any = np.int64) -> Any:
     return object
 
 
-class _Placed:
+class Placed:
     """Placed buffers as columns (offset, top, start, end), kept sorted by offset.
 
     Conflicting buffers are gathered with ``nonzero`` + ``take``, about three times faster than
@@ -99,6 +122,19 @@ class _Placed:
                 return int(highest[best])
         return 0 if first >= size else int(highest[-1])
 
+    def first_gap(self, start: int, end: int, size: int) -> int:
+        """The lowest offset holding ``size`` among buffers live in ``[start, end]`` (first fit)."""
+        n = self._count
+        live = ((self._first[:n] <= end) & (self._last[:n] >= start)).nonzero()[0]
+        if not len(live):
+            return 0
+        offset = self._offset.take(live)
+        if offset[0] >= size:
+            return 0
+        highest = np.maximum.accumulate(self._top.take(live))
+        fits = (offset[1:] - highest[:-1] >= size).nonzero()[0]
+        return int(highest[fits[0]] if len(fits) else highest[-1])
+
     def add(self, start: int, end: int, offset: int, size: int) -> None:
         n = self._count
         at = int(self._offset[:n].searchsorted(offset, side="right"))
@@ -122,16 +158,24 @@ class BestFitAllocator(Allocator):
     """Placement order: ``size`` (default), ``duration``, ``area`` or ``start``."""
 
     def place(self, requests: tuple[BufferRequest, ...], sizes: dict[Hashable, int]) -> dict[Hashable, int]:
-        placed = _Placed(len(requests), sum(sizes.values()), max((r.end for r in requests), default=0))
-        offsets: dict[Hashable, int] = {}
-        for i in placement_order(requests, sizes, self.order):
-            r = requests[i]
-            size = sizes[r.id]
-            if size == 0:  # holds nothing, so it conflicts with nothing
-                offsets[r.id] = 0
-                continue
-            # sizes and tops are multiples of the alignment, so every gap floor is aligned too
-            offset = placed.best_gap(r.start, r.end, size)
-            placed.add(r.start, r.end, offset, size)
-            offsets[r.id] = offset
-        return offsets
+        return place_in_order(requests, sizes, placement_order(requests, sizes, self.order))
+
+
+def place_in_order(
+    requests: tuple[BufferRequest, ...], sizes: dict[Hashable, int], order: list[int], *, first_fit: bool = False
+) -> dict[Hashable, int]:
+    """Offsets of ``requests`` placed one by one in ``order`` (indices), each in the tightest gap or the first."""
+    placed = Placed(len(requests), sum(sizes.values()), max((r.end for r in requests), default=0))
+    gap = placed.first_gap if first_fit else placed.best_gap
+    offsets: dict[Hashable, int] = {}
+    for i in order:
+        r = requests[i]
+        size = sizes[r.id]
+        if size == 0:  # holds nothing, so it conflicts with nothing
+            offsets[r.id] = 0
+            continue
+        # sizes and tops are multiples of the alignment, so every gap floor is aligned too
+        offset = gap(r.start, r.end, size)
+        placed.add(r.start, r.end, offset, size)
+        offsets[r.id] = offset
+    return offsets

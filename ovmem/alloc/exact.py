@@ -5,12 +5,18 @@ low as possible), NP-hard in general. ``exact`` does it the way MiniMalloc does 
 by bisection on the capacity with a complete decision search, :mod:`ovmem.alloc.decide`.
 
 * It starts from the ``best-of`` plan, so it is never worse than any heuristic here, ``greedy-by-size``
-  included, and from the lower bound, the most bytes live at one step.
+  included, and from the lower bound, the most bytes live at one step. (On sets so large that
+  ``best-of``'s candidates outlast the time limit, it starts from those that ran, ``greedy-by-size``
+  first.)
 * It asks first whether the buffers fit in the lower bound: on most real graphs and on MiniMalloc's
   benchmark they do, and then the plan is optimal at once. Otherwise it bisects between the best
   capacity proved too small and the best plan found.
-* Each question gets half the time left (the last all of it). A "no" proves a higher lower bound; a
-  question that runs out of time proves nothing, and the search goes on above it.
+* Each question gets half the time left (the last all of it), but no less than twice the time one
+  plan takes to build at the slowest pace of the questions so far (on 10⁴ buffers, a second or
+  more), while time is left. A "no" proves a higher lower bound; a question that runs out of time
+  proves nothing, and the search goes on above it.
+* Above :data:`ovmem.alloc.decide.MAX_PAIRS` pairs of buffers live together the decision search
+  does not run; ``local-search``'s search over first-fit orders gets the time instead.
 
 It reports the plan, the proved lower bound and whether the two meet. With numba installed (the
 ``exact`` extra) the search is compiled; without it, it is the same search, interpreted, about a
@@ -27,6 +33,7 @@ import attrs
 
 from ovmem.alloc.base import Allocator, register_allocator
 from ovmem.alloc.best_of import BestOfAllocator
+from ovmem.alloc.local_search import search_from
 from ovmem.alloc.plan import Plan
 from ovmem.alloc.request import BufferRequest, align_up, lower_bound
 
@@ -86,7 +93,9 @@ class ExactAllocator(Allocator):
         requests, unit = tuple(requests), self.alignment
         if len({r.id for r in requests}) != len(requests):
             raise ValueError("BufferRequest ids must be unique")
-        start = BestOfAllocator(alignment=unit).allocate(requests)
+        aligned = {r.id: align_up(r.size, unit) for r in requests}
+        trials = BestOfAllocator(alignment=unit).trials(requests, aligned, deadline)
+        start = min(trials, key=lambda trial: trial.peak)
         busy = [r for r in requests if r.size]
         offsets = {**start.offsets, **{r.id: 0 for r in requests if not r.size}}  # empty buffers hold nothing
         peak, found_after = start.peak // unit, time.perf_counter() - began
@@ -98,14 +107,23 @@ class ExactAllocator(Allocator):
             sizes = [align_up(r.size, unit) // unit for r in busy]
             try:
                 problem = Problem(sizes, [(r.start, r.end) for r in busy])
-            except ValueError as too_dense:
-                logger.info("exact: no search, best-of's plan as it is: %s", too_dense)
+            except ValueError as too_dense:  # the anytime search on first-fit orders instead, for the time left
+                logger.info("exact: no decision search (%s); local-search for the time left", too_dense)
                 problem = None
+            if problem is None:
+                searched, searched_peak = search_from(trials, requests, aligned, deadline)
+                if searched_peak < peak * unit:
+                    offsets, peak, found_after = searched, searched_peak // unit, time.perf_counter() - began
             low, capacity = proved, proved
+            dive = 0.0  # seconds to place every buffer once at the slowest pace seen: a plan needs that much
             while problem and low < peak and time.perf_counter() < deadline:
-                left = deadline - time.perf_counter()
-                decision = problem.decide(capacity, time.perf_counter() + (left if low == peak - 1 else left / 2))
+                asked = time.perf_counter()
+                left = deadline - asked
+                decision = problem.decide(capacity, asked + (left if low == peak - 1 else min(left, max(left / 2, 2 * dive))))
                 nodes += decision.nodes
+                took = time.perf_counter() - asked
+                dive = max(dive, len(busy) * took / decision.nodes) if decision.nodes else dive
+                logger.debug("exact: fits in %d? %s after %d nodes, %.2f s", capacity * unit, decision.answer, decision.nodes, took)
                 if decision.answer == FITS:
                     peak = max(o + size for o, size in zip(decision.offsets, sizes))
                     offsets.update((r.id, o * unit) for r, o in zip(busy, decision.offsets))
