@@ -163,7 +163,9 @@ ONCE = ("exact", "local-search", "omnimalloc:")
 """Planners timed on one run: they search for seconds (until proved, stuck, or their limit)."""
 
 
-def run_group(instances: list[Requests], names: list[str], repeat: int, alignment: int, search_seconds: float) -> dict[str, dict]:
+def run_group(
+    instances: list[Requests], names: list[str], repeat: int, alignment: int, search_seconds: float
+) -> dict[str, dict]:
     ratios: dict[str, list[float]] = defaultdict(list)
     times: dict[str, list[float]] = defaultdict(list)
     peaks: dict[str, list[int]] = defaultdict(list)
@@ -212,7 +214,7 @@ def main() -> int:
     parser.add_argument("--search-seconds", type=float, default=10.0,
                         help="the time limit of exact and local-search (default 10, issue #18's)")
     parser.add_argument("--allocator", action="append", default=[], metavar="SPEC",
-                        help="only these allocators, with options as --allocator takes them (first-fit{order=conflicts})")
+                        help="only these allocators, options as ovmem's --allocator takes them: first-fit{order=start}")
     parser.add_argument("--groups", nargs="+", default=None, metavar="WORD",
                         help="only the groups whose name has one of these words (random, n=1000, real, minimalloc)")
     parser.add_argument("--omnimalloc", default=",".join(OMNIMALLOC),
@@ -233,8 +235,8 @@ def main() -> int:
     groups.update({g: i for g, i in minimalloc_instances().items() if wanted(g)})
 
     results = {}
-    print(f"alignment {args.alignment} B (1 for MiniMalloc's set); ratio = peak / lower bound; time = median "
-          f"planning time (exact's, local-search's and omnimalloc's: one run; their limit {args.search_seconds:g} s)\n")  # fmt: skip
+    print(f"alignment {args.alignment} B (1 for MiniMalloc's set); ratio = peak / lower bound; time = median planning "
+          f"time (exact's, local-search's, omnimalloc's: one run; limit {args.search_seconds:g} s)\n")  # fmt: skip
     for group, instances in groups.items():
         alignment = 1 if group.startswith("minimalloc") else args.alignment
         stats = run_group(instances, names, args.repeat, alignment, args.search_seconds)
@@ -331,7 +333,8 @@ def _check_issue18_targets(results: dict[str, dict[str, dict]], search_seconds: 
         if theirs and ours and min(ours) > min(theirs) * (1 + 1e-9):
             behind.append(f"{group} ({min(ours):.4f} against {min(theirs):.4f})")
     if any(n.startswith("omnimalloc:") for s in results.values() for n in s):
-        checks.append((f"ovmem's best at least as good as omnimalloc's best in every group (behind in: {behind or 'none'})", not behind))
+        label = f"ovmem's best at least as good as omnimalloc's best in every group (behind in: {behind or 'none'})"
+        checks.append((label, not behind))
     for label, passed in checks:
         print(f"- {'PASS' if passed else 'MISS'} {label}")
     return all(passed for _, passed in checks)

@@ -8,7 +8,7 @@ The generic invariants (no overlap, alignment, lower bound, naive bound) run in 
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 import numpy as np
 import pytest
@@ -109,7 +109,8 @@ def test_placement_order(order: str, expected: list[str]) -> None:
 def test_order_is_checked() -> None:
     with pytest.raises(ValueError, match="order"):
         BestFitAllocator(order="random")  # type: ignore[arg-type]
-    assert {BestFitAllocator(order=o).order for o in ORDERS} == {"size", "size-start", "conflict-size", "conflicts", "duration", "area", "start"}
+    expected = {"size", "size-start", "conflict-size", "conflicts", "duration", "area", "start"}
+    assert {BestFitAllocator(order=o).order for o in ORDERS} == expected
 
 
 def test_size_start_breaks_ties_by_start_not_lifetime() -> None:
@@ -123,7 +124,7 @@ def test_size_start_breaks_ties_by_start_not_lifetime() -> None:
 @settings(max_examples=100, deadline=None)
 @given(requests=request_sets())
 def test_conflict_degrees_count_the_buffers_live_at_a_common_step(requests: list[BufferRequest]) -> None:
-    starts, ends = np.array([r.start for r in requests], dtype=np.int64), np.array([r.end for r in requests], dtype=np.int64)
+    starts, ends = (np.array([getattr(r, side) for r in requests], dtype=np.int64) for side in ("start", "end"))
     brute = [sum(a is not b and a.overlaps_in_time(b) for b in requests) for a in requests]
     assert conflict_degrees(starts, ends).tolist() == brute
 
@@ -139,23 +140,33 @@ def test_every_order_matches_the_reference(order: str, requests: list[BufferRequ
 
 def _reference_best_fit(requests: list[BufferRequest], alignment: int, order: str) -> dict[Hashable, int]:
     """TFLite's ``SimpleMemoryArena::Allocate`` loop, literally: O(n²) but obviously right."""
+
+    def tightest_gap(size: int, live: list[tuple[int, int]]) -> int:
+        best, best_fit, current = None, None, 0
+        for offset, other_size in sorted(live):
+            if current + size <= offset and (best_fit is None or offset - current < best_fit):
+                best, best_fit = current, offset - current
+            current = max(current, offset + other_size)
+        return current if best is None else best
+
+    return reference_plan(requests, alignment, order, tightest_gap)
+
+
+def reference_plan(
+    requests: list[BufferRequest], alignment: int, order: str, place: Callable[[int, list[tuple[int, int]]], int]
+) -> dict[Hashable, int]:
+    """Offsets of ``requests`` placed one by one in ``order``, each where ``place(size, live)`` puts it
+    among the ``(offset, size)`` of the placed buffers live at a common step with it."""
     sizes = {r.id: align_up(r.size, alignment) for r in requests}
-    placed: list[tuple[int, int, int, int]] = []  # (offset, size, start, end)
+    placed: list[tuple[int, int, BufferRequest]] = []  # (offset, size, request)
     offsets: dict[Hashable, int] = {}
     for i in placement_order(tuple(requests), sizes, order):
         r, size = requests[i], sizes[requests[i].id]
         if size == 0:
             offsets[r.id] = 0
             continue
-        best, best_fit, current = None, None, 0
-        for offset, other_size, start, end in sorted(placed):
-            if end < r.start or start > r.end:
-                continue
-            if current + size <= offset and (best_fit is None or offset - current < best_fit):
-                best, best_fit = current, offset - current
-            current = max(current, offset + other_size)
-        offsets[r.id] = current if best is None else best
-        placed.append((offsets[r.id], size, r.start, r.end))
+        offsets[r.id] = place(size, [(o, s) for o, s, other in placed if s and other.overlaps_in_time(r)])
+        placed.append((offsets[r.id], size, r))
     return offsets
 
 
@@ -237,9 +248,11 @@ def test_best_of_against_a_deadline_runs_greedy_by_size_then_first_fit() -> None
     # With a deadline the candidates most often best run first, and greedy-by-size always runs.
     sizes = {r.id: r.size for r in TIGHT_GAP}
     best_of = BestOfAllocator()
-    assert [t.allocator.name for t in best_of.trials(tuple(TIGHT_GAP), sizes, time.perf_counter() - 1)] == ["greedy-by-size"]
+    no_time = best_of.trials(tuple(TIGHT_GAP), sizes, time.perf_counter() - 1)
+    assert [t.allocator.name for t in no_time] == ["greedy-by-size"]
     trials = best_of.trials(tuple(TIGHT_GAP), sizes, time.perf_counter() + 60)
-    assert [t.allocator.name for t in trials] == ["greedy-by-size"] + ["first-fit"] * len(ORDERS) + ["best-fit"] * len(ORDERS)
+    names = ["greedy-by-size"] + ["first-fit"] * len(ORDERS) + ["best-fit"] * len(ORDERS)
+    assert [t.allocator.name for t in trials] == names
     assert min(t.peak for t in trials) == best_of.allocate(TIGHT_GAP).peak == 117
 
 

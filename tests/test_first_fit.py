@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_allocators import ALIGNMENTS, check_plan, request_sets
-from test_best_fit import TIGHT_GAP
+from test_best_fit import TIGHT_GAP, reference_plan
 
-from ovmem.alloc import BufferRequest, align_up, get_allocator
-from ovmem.alloc.best_fit import ORDERS, placement_order
+from ovmem.alloc import BufferRequest, get_allocator
+from ovmem.alloc.best_fit import ORDERS
 from ovmem.alloc.first_fit import FirstFitAllocator
 
 R = BufferRequest
@@ -48,16 +48,9 @@ def test_every_order_matches_the_reference(order: str, requests: list[BufferRequ
 
 def reference_first_fit(requests: list[BufferRequest], alignment: int, order: str) -> dict[Hashable, int]:
     """The lowest offset free of every placed buffer live at a common step, by trying each candidate."""
-    sizes = {r.id: align_up(r.size, alignment) for r in requests}
-    placed: list[tuple[int, int, BufferRequest]] = []  # (offset, size, request)
-    offsets: dict[Hashable, int] = {}
-    for i in placement_order(tuple(requests), sizes, order):
-        r, size = requests[i], sizes[requests[i].id]
-        if size == 0:
-            offsets[r.id] = 0
-            continue
-        live = [(o, s) for o, s, other in placed if s and other.overlaps_in_time(r)]
+
+    def lowest_free(size: int, live: list[tuple[int, int]]) -> int:
         candidates = sorted({0} | {o + s for o, s in live})  # a lowest offset sits at 0 or on a top
-        offsets[r.id] = next(x for x in candidates if all(x + size <= o or x >= o + s for o, s in live))
-        placed.append((offsets[r.id], size, r))
-    return offsets
+        return next(x for x in candidates if all(x + size <= o or x >= o + s for o, s in live))
+
+    return reference_plan(requests, alignment, order, lowest_free)

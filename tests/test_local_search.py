@@ -45,7 +45,9 @@ def test_finds_the_lower_bound_the_greedy_orders_miss() -> None:
 
 
 @settings(max_examples=80, deadline=None)
-@given(requests=request_sets(), alignment=st.sampled_from(ALIGNMENTS), order=st.sampled_from(["size-start", "conflicts"]))
+@given(
+    requests=request_sets(), alignment=st.sampled_from(ALIGNMENTS), order=st.sampled_from(["size-start", "conflicts"])
+)
 def test_without_time_it_is_first_fit(requests: list[BufferRequest], alignment: int, order: str) -> None:
     # The compiled evaluation places exactly as first-fit does: with no time to search, the same plan.
     sizes = {r.id: align_up(r.size, alignment) for r in requests}
@@ -100,6 +102,16 @@ def test_interpreted_search_without_numba() -> None:
         f"plan = get_allocator('local-search', time_limit=60).allocate([BufferRequest(*r) for r in {MISSED}])\n"
         "print(COMPILED, plan.peak)"
     )
-    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=ROOT, env=dict(os.environ))
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=ROOT, env=dict(os.environ)
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "False 18"
+
+
+def test_is_registered_and_checks_its_options() -> None:
+    assert get_allocator("local-search", time_limit=0.5, seed=3, alignment=8) == LocalSearchAllocator(
+        time_limit=0.5, seed=3, alignment=8
+    )
+    with pytest.raises(ValueError, match="time_limit must be > 0"):
+        LocalSearchAllocator(time_limit=0)

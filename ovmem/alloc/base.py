@@ -29,6 +29,12 @@ def _positive(instance: object, attribute: attrs.Attribute, value: int) -> None:
         raise ValueError(f"{attribute.name} must be >= 1, got {value}")
 
 
+def positive_seconds(instance: object, attribute: attrs.Attribute, value: float) -> None:
+    """attrs validator of a time limit: more than 0 seconds."""
+    if value <= 0:
+        raise ValueError(f"{attribute.name} must be > 0, got {value}")
+
+
 @attrs.frozen
 class Allocator:
     """Base of all allocators: turns buffer requests into a plan of offsets in one arena."""

@@ -40,12 +40,12 @@ from ovmem.alloc.request import BufferRequest
 
 __all__ = ["ORDERS", "BestFitAllocator", "Placed", "conflict_degrees", "place_in_order", "placement_order"]
 
-Order = Literal["size", "size-start", "conflict-size", "conflicts", "duration", "area", "start"]
-ORDERS: tuple[str, ...] = ("size", "size-start", "conflict-size", "conflicts", "duration", "area", "start")
+Order = Literal["size-start", "conflict-size", "size", "conflicts", "duration", "area", "start"]
+ORDERS: tuple[str, ...] = ("size-start", "conflict-size", "size", "conflicts", "duration", "area", "start")
 """The placement orders of :class:`BestFitAllocator` and :class:`~ovmem.alloc.first_fit.FirstFitAllocator`.
 
-In the order ``local-search`` tries them when time is short: the orders that won most often on the
-benchmark's sets first (``docs/allocators.md``).
+In the order ``local-search`` tries them when time is short: first those that won on the benchmark's
+30,000-buffer sets (``docs/allocators.md``), then XLA's two, then the rest.
 """
 
 
@@ -68,12 +68,13 @@ def placement_order(requests: tuple[BufferRequest, ...], sizes: dict[Hashable, i
     if order.startswith("conflict"):
         spans = np.array([(r.start, r.end) for r in requests], dtype=np.int64).reshape(-1, 2)
         conflicts = conflict_degrees(spans[:, 0], spans[:, 1]).tolist()
-    keys = [(*key(sizes[r.id], r.start, r.end - r.start + 1, c), i) for i, (r, c) in enumerate(zip(requests, conflicts))]
+    spans = [r.end - r.start + 1 for r in requests]
+    keys = [(*key(sizes[r.id], r.start, span, c), i) for i, (r, span, c) in enumerate(zip(requests, spans, conflicts))]
     return sorted(range(len(requests)), key=keys.__getitem__)
 
 
 def conflict_degrees(start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """For each inclusive span, how many of the others meet it: those started by its end, minus those ended before it."""
+    """For each inclusive span, how many others meet it: those started by its end, less those ended before it."""
     started = np.searchsorted(np.sort(start), end, side="right")
     ended = np.searchsorted(np.sort(end), start, side="left")
     return started - ended - 1
@@ -155,7 +156,7 @@ class BestFitAllocator(Allocator):
     name = "best-fit"
 
     order: Order = attrs.field(default="size", validator=attrs.validators.in_(ORDERS), kw_only=True)
-    """Placement order: ``size`` (default), ``duration``, ``area`` or ``start``."""
+    """Placement order, one of :data:`ORDERS`: ``size`` (XLA's, the default), ``size-start``, ``conflicts``..."""
 
     def place(self, requests: tuple[BufferRequest, ...], sizes: dict[Hashable, int]) -> dict[Hashable, int]:
         return place_in_order(requests, sizes, placement_order(requests, sizes, self.order))

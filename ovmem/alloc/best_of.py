@@ -67,7 +67,9 @@ class BestOfAllocator(Allocator):
         # looked up by name: greedy-by-size is registered by the package, not imported here
         return [*fits, get_allocator("greedy-by-size", alignment=self.alignment)]
 
-    def trials(self, requests: tuple[BufferRequest, ...], sizes: dict[Hashable, int], deadline: float | None = None) -> list[Trial]:
+    def trials(
+        self, requests: tuple[BufferRequest, ...], sizes: dict[Hashable, int], deadline: float | None = None
+    ) -> list[Trial]:
         """Each candidate's plan of ``requests`` (``sizes`` already aligned), in :meth:`candidates` order.
 
         With a ``deadline`` (``time.perf_counter()``), ``greedy-by-size`` runs first, then first fit in

@@ -31,7 +31,7 @@ from collections.abc import Hashable, Sequence
 
 import attrs
 
-from ovmem.alloc.base import Allocator, register_allocator
+from ovmem.alloc.base import Allocator, positive_seconds, register_allocator
 from ovmem.alloc.best_of import BestOfAllocator
 from ovmem.alloc.local_search import search_from
 from ovmem.alloc.plan import Plan
@@ -60,11 +60,6 @@ class ExactResult:
     """Seconds until the returned plan was found (the rest went to looking for a better one, or a proof)."""
 
 
-def _positive(instance: object, attribute: attrs.Attribute, value: float) -> None:
-    if value <= 0:
-        raise ValueError(f"{attribute.name} must be > 0, got {value}")
-
-
 @register_allocator
 @attrs.frozen
 class ExactAllocator(Allocator):
@@ -76,7 +71,7 @@ class ExactAllocator(Allocator):
 
     name = "exact"
 
-    time_limit: float = attrs.field(default=5.0, validator=_positive, kw_only=True)
+    time_limit: float = attrs.field(default=5.0, validator=positive_seconds, kw_only=True)
     """Seconds of search before the best plan so far is returned."""
 
     def place(self, requests: tuple[BufferRequest, ...], sizes: dict[Hashable, int]) -> dict[Hashable, int]:
@@ -119,11 +114,13 @@ class ExactAllocator(Allocator):
             while problem and low < peak and time.perf_counter() < deadline:
                 asked = time.perf_counter()
                 left = deadline - asked
-                decision = problem.decide(capacity, asked + (left if low == peak - 1 else min(left, max(left / 2, 2 * dive))))
+                budget = left if low == peak - 1 else min(left, max(left / 2, 2 * dive))
+                decision = problem.decide(capacity, asked + budget)
                 nodes += decision.nodes
                 took = time.perf_counter() - asked
                 dive = max(dive, len(busy) * took / decision.nodes) if decision.nodes else dive
-                logger.debug("exact: fits in %d? %s after %d nodes, %.2f s", capacity * unit, decision.answer, decision.nodes, took)
+                answer = decision.answer
+                logger.debug("exact: fits in %d? %s, %d nodes, %.2f s", capacity * unit, answer, decision.nodes, took)
                 if decision.answer == FITS:
                     peak = max(o + size for o, size in zip(decision.offsets, sizes))
                     offsets.update((r.id, o * unit) for r, o in zip(busy, decision.offsets))

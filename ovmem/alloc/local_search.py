@@ -36,7 +36,7 @@ from collections.abc import Hashable
 import attrs
 import numpy as np
 
-from ovmem.alloc.base import Allocator, register_allocator
+from ovmem.alloc.base import Allocator, positive_seconds, register_allocator
 from ovmem.alloc.best_fit import placement_order
 from ovmem.alloc.best_of import BestOfAllocator, Trial
 from ovmem.alloc.compiled import COMPILED, njit, now
@@ -57,11 +57,6 @@ _PATIENCE = 500  # moves without a new best before one is taken even if it raise
 _STALL = 8 * _PATIENCE  # moves without a new best after which the search gives up
 
 
-def _positive(instance: object, attribute: attrs.Attribute, value: float) -> None:
-    if value <= 0:
-        raise ValueError(f"{attribute.name} must be > 0, got {value}")
-
-
 @register_allocator
 @attrs.frozen
 class LocalSearchAllocator(Allocator):
@@ -69,7 +64,7 @@ class LocalSearchAllocator(Allocator):
 
     name = "local-search"
 
-    time_limit: float = attrs.field(default=2.0, validator=_positive, kw_only=True)
+    time_limit: float = attrs.field(default=2.0, validator=positive_seconds, kw_only=True)
     """Seconds in all, ``best-of`` included; the search stops earlier at the lower bound."""
     seed: int = attrs.field(default=0, kw_only=True)
     """Seed of the moves."""
@@ -81,7 +76,12 @@ class LocalSearchAllocator(Allocator):
 
 
 def search_from(
-    trials: list[Trial], requests: tuple[BufferRequest, ...], sizes: dict[Hashable, int], deadline: float, *, seed: int = 0
+    trials: list[Trial],
+    requests: tuple[BufferRequest, ...],
+    sizes: dict[Hashable, int],
+    deadline: float,
+    *,
+    seed: int = 0,
 ) -> tuple[dict[Hashable, int], int]:
     """The best of ``trials``, or better: :func:`improve` from the best first-fit trial's order until ``deadline``.
 
@@ -98,11 +98,15 @@ def search_from(
         logger.info("local-search: no search, too little time left after best-of's candidates")
         return best.offsets, best.peak
     busy = [r for r in requests if sizes[r.id]]
-    pairs = _pair_count(np.array([r.start for r in busy], dtype=np.int64), np.array([r.end for r in busy], dtype=np.int64))
+    pairs = _pair_count(
+        np.array([r.start for r in busy], dtype=np.int64), np.array([r.end for r in busy], dtype=np.int64)
+    )
     if pairs > MAX_PAIRS:
         logger.info("local-search: no search, %d pairs of buffers live together (limit %d)", pairs, MAX_PAIRS)
         return best.offsets, best.peak
-    offsets, peak = improve(requests, sizes, placement_order(requests, sizes, start.allocator.order), deadline, seed=seed)
+    offsets, peak = improve(
+        requests, sizes, placement_order(requests, sizes, start.allocator.order), deadline, seed=seed
+    )
     return (offsets, peak) if peak < best.peak else (best.offsets, best.peak)
 
 
@@ -127,7 +131,13 @@ def improve(
     pos = order_now.copy()
     flag = np.ones(n, np.int64)
     offset = np.zeros(n, np.int64)
-    _place_again(order_now, pos, 0, np.arange(n, dtype=np.int64), size, offset, ptr, idx, int(_INF), flag, 1, work_lo, work_hi, float(_INF))  # fmt: skip
+
+    def place_again(begin: int, seeds: np.ndarray, into: np.ndarray, limit: int, stamp: int, until: float) -> int:
+        return _place_again(
+            order_now, pos, begin, seeds, size, into, ptr, idx, limit, flag, stamp, work_lo, work_hi, until
+        )
+
+    place_again(0, np.arange(n, dtype=np.int64), offset, int(_INF), 1, float(_INF))  # every buffer, once
     peak = int((offset + size).max(initial=0))
     first_peak, bound = peak, _most_live(start, end, size)
     rng = np.random.default_rng(seed)
@@ -148,7 +158,7 @@ def improve(
         stamp += 1
         kick = since_best > 0 and since_best % _PATIENCE == 0  # stuck: take this move whatever it costs
         limit = _INF if kick else peak
-        status = _place_again(order_now, pos, int(q), np.array([c, j]), size, trial, ptr, idx, limit, flag, stamp, work_lo, work_hi, deadline)  # fmt: skip
+        status = place_again(int(q), np.array([c, j]), trial, limit, stamp, deadline)
         moves += 1
         since_best += 1
         if status != _DONE:  # undo the swap
@@ -174,7 +184,10 @@ def _most_live(start: np.ndarray, end: np.ndarray, size: np.ndarray) -> int:
     started = np.concatenate(([0], np.cumsum(size[np.argsort(start, kind="stable")])))
     ended = np.concatenate(([0], np.cumsum(size[np.argsort(end, kind="stable")])))
     at = np.unique(start)
-    live = started[np.searchsorted(np.sort(start), at, side="right")] - ended[np.searchsorted(np.sort(end), at, side="left")]
+    live = (
+        started[np.searchsorted(np.sort(start), at, side="right")]
+        - ended[np.searchsorted(np.sort(end), at, side="left")]
+    )
     return int(live.max(initial=0))
 
 
