@@ -22,7 +22,9 @@ climbing of omnimalloc (fpedd/omnimalloc ``src/cpp/allocators/local_search.cpp``
 Moves are drawn from a generator seeded with ``seed``: the same seed makes the same moves, and the
 time limit decides how many. The
 evaluation is compiled by numba when it is installed (the ``exact`` extra) and interpreted otherwise,
-about a hundred times slower: the same moves, fewer of them in the time. It keeps every pair of
+about a hundred times slower: the same moves, fewer of them in the time. The first use on a machine
+compiles it, about 4 s here, inside the time limit (that run may search not at all, or overrun a
+short limit); numba caches the machine code, so later processes load it in milliseconds. It keeps every pair of
 buffers live together (8 bytes a pair); above :data:`MAX_PAIRS` (1 M interpreted) it does not search
 and returns the best candidate's plan, with a log line saying so.
 """
