@@ -29,6 +29,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
+import attrs
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -154,9 +156,8 @@ def _planner(name: str, alignment: int, search_seconds: float):
             return result.plan, result.found_after
 
         return plan_and_when
-    if "{" in name:  # a configured allocator, as --allocator writes it: first-fit{order=conflicts}
-        return parse_allocator(name.replace("}", f",alignment={alignment}}}").replace("{,", "{")).allocate
-    return get_allocator(name, alignment=alignment).allocate
+    # a name, or a configured allocator as --allocator writes it: first-fit{order=conflicts}
+    return attrs.evolve(parse_allocator(name), alignment=alignment).allocate
 
 
 ONCE = ("exact", "local-search", "omnimalloc:")

@@ -5,15 +5,15 @@ No single greedy order wins on every graph, so this follows XLA's ``ChooseBestHe
 ``GlobalDecreasingSizeBestFitHeap`` in its spatial and temporal orders, and keeps the result with the
 smallest heap. The candidates here are:
 
-* ``best-fit`` with each order of :data:`ovmem.alloc.best_fit.ORDERS` (size, size-start, duration,
-  area, start, conflicts);
+* ``best-fit`` with each order of :data:`ovmem.alloc.best_fit.ORDERS` (size-start, conflict-size,
+  size, conflicts, duration, area, start);
 * ``first-fit`` with each of the same orders (omnimalloc's greedy family; first fit beats best fit
   on some sets and loses on others, ``docs/allocators.md``);
 * ``greedy-by-size``, OpenVINO's own ``MemorySolver``.
 
 The first candidate with the smallest peak wins (ties keep the earlier one in the list above, as
 XLA's strict ``<`` does). Because ``greedy-by-size`` is a candidate with the same alignment, the
-result is never worse than it by construction, at the price of planning thirteen times.
+result is never worse than it by construction, at the price of planning fifteen times.
 """
 
 from __future__ import annotations

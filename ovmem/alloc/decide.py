@@ -39,6 +39,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
+from ovmem.alloc.best_fit import conflict_degrees
 from ovmem.alloc.compiled import COMPILED, njit, now
 
 __all__ = ["COMPILED", "FITS", "NO_FIT", "UNKNOWN", "Decision", "Problem"]
@@ -259,8 +260,7 @@ class Problem:
         points = points[ending > 0]
         self.first = np.searchsorted(points, starts).astype(np.int64)
         self.last = (np.searchsorted(points, ends, side="right") - 1).astype(np.int64)
-        by_first, by_last = np.sort(self.first), np.sort(self.last)  # pairs: j meets k unless before or after
-        pairs = int((np.searchsorted(by_first, self.last, "right") - np.searchsorted(by_last, self.first)).sum() - n) // 2
+        pairs = int(conflict_degrees(self.first, self.last).sum()) // 2  # buffers meet when their sections do
         if pairs > MAX_PAIRS:
             raise ValueError(f"{pairs} pairs of buffers live together, more than the search keeps ({MAX_PAIRS})")
         sections = len(points)

@@ -99,7 +99,7 @@ class ExactAllocator(Allocator):
         if peak > proved:
             from ovmem.alloc.decide import FITS, NO_FIT, Problem  # numba, when installed, loads here
 
-            sizes = [align_up(r.size, unit) // unit for r in busy]
+            sizes = [aligned[r.id] // unit for r in busy]
             try:
                 problem = Problem(sizes, [(r.start, r.end) for r in busy])
             except ValueError as too_dense:  # the anytime search on first-fit orders instead, for the time left
@@ -121,12 +121,12 @@ class ExactAllocator(Allocator):
                 dive = max(dive, len(busy) * took / decision.nodes) if decision.nodes else dive
                 answer = decision.answer
                 logger.debug("exact: fits in %d? %s, %d nodes, %.2f s", capacity * unit, answer, decision.nodes, took)
-                if decision.answer == FITS:
+                if answer == FITS:
                     peak = max(o + size for o, size in zip(decision.offsets, sizes))
                     offsets.update((r.id, o * unit) for r, o in zip(busy, decision.offsets))
                     found_after = time.perf_counter() - began
                 else:  # a "no" proves a higher bound; running out of time only moves the search up
-                    proved = max(proved, capacity + 1) if decision.answer == NO_FIT else proved
+                    proved = max(proved, capacity + 1) if answer == NO_FIT else proved
                     low = capacity + 1
                 capacity = (low + peak - 1) // 2
         seconds = time.perf_counter() - began

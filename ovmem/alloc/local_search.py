@@ -39,11 +39,11 @@ import attrs
 import numpy as np
 
 from ovmem.alloc.base import Allocator, positive_seconds, register_allocator
-from ovmem.alloc.best_fit import placement_order
+from ovmem.alloc.best_fit import conflict_degrees, placement_order
 from ovmem.alloc.best_of import BestOfAllocator, Trial
 from ovmem.alloc.compiled import COMPILED, njit, now
 from ovmem.alloc.first_fit import FirstFitAllocator
-from ovmem.alloc.request import BufferRequest
+from ovmem.alloc.request import BufferRequest, lower_bound
 
 __all__ = ["MAX_PAIRS", "LocalSearchAllocator", "improve", "search_from"]
 
@@ -100,9 +100,8 @@ def search_from(
         logger.info("local-search: no search, too little time left after best-of's candidates")
         return best.offsets, best.peak
     busy = [r for r in requests if sizes[r.id]]
-    pairs = _pair_count(
-        np.array([r.start for r in busy], dtype=np.int64), np.array([r.end for r in busy], dtype=np.int64)
-    )
+    spans = np.array([(r.start, r.end) for r in busy], dtype=np.int64).reshape(-1, 2)
+    pairs = int(conflict_degrees(spans[:, 0], spans[:, 1]).sum()) // 2
     if pairs > MAX_PAIRS:
         logger.info("local-search: no search, %d pairs of buffers live together (limit %d)", pairs, MAX_PAIRS)
         return best.offsets, best.peak
@@ -141,7 +140,9 @@ def improve(
 
     place_again(0, np.arange(n, dtype=np.int64), offset, int(_INF), 1, float(_INF))  # every buffer, once
     peak = int((offset + size).max(initial=0))
-    first_peak, bound = peak, _most_live(start, end, size)
+    # the most bytes live at one step, of the aligned sizes: the search stops there
+    bound = lower_bound(BufferRequest(r.id, sizes[r.id], r.start, r.end) for r in (requests[i] for i in busy))
+    first_peak = peak
     rng = np.random.default_rng(seed)
     best_offset, best_peak = offset, peak
     moves = kept = since_best = 0
@@ -179,24 +180,6 @@ def improve(
     )  # fmt: skip
     offsets.update((requests[i].id, int(o)) for i, o in zip(busy, offset))
     return offsets, peak
-
-
-def _most_live(start: np.ndarray, end: np.ndarray, size: np.ndarray) -> int:
-    """The most bytes live at one step (the lower bound), checked at each start."""
-    started = np.concatenate(([0], np.cumsum(size[np.argsort(start, kind="stable")])))
-    ended = np.concatenate(([0], np.cumsum(size[np.argsort(end, kind="stable")])))
-    at = np.unique(start)
-    live = (
-        started[np.searchsorted(np.sort(start), at, side="right")]
-        - ended[np.searchsorted(np.sort(end), at, side="left")]
-    )
-    return int(live.max(initial=0))
-
-
-def _pair_count(start: np.ndarray, end: np.ndarray) -> int:
-    """How many pairs of the inclusive spans meet: for each span, the later-starting ones that start by its end."""
-    by_start = np.sort(start)
-    return int((np.searchsorted(by_start, end, side="right") - np.arange(1, len(start) + 1)).sum())
 
 
 @njit(cache=True)
